@@ -1,0 +1,69 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseDotenv } from 'dotenv';
+import { envSchema } from 'env-schema';
+import { Type, type Static } from 'typebox';
+
+/**
+ * Every key the service reads from the environment, with its default.
+ * `.env.example` lists the same keys; a test keeps the two (and docker-compose) in step.
+ */
+const ConfigSchema = Type.Object({
+  NODE_ENV: Type.Enum(['development', 'production', 'test'], { default: 'development' }),
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  // Unset: an embedded PostgreSQL is started with its data under DATA_DIR.
+  DATABASE_URL: Type.Optional(Type.String({ minLength: 1 })),
+  DB_POOL_SIZE: Type.Integer({ default: 10, minimum: 2, maximum: 200 }),
+  // Unset: no BullMQ; the API process runs the expiry sweep itself.
+  REDIS_URL: Type.Optional(Type.String({ minLength: 1 })),
+  // Prefix of every BullMQ key, so several deployments (or test runs) can share one Redis.
+  QUEUE_PREFIX: Type.String({ default: 'seat-hold', minLength: 1, pattern: '^[A-Za-z0-9_.-]+$' }),
+  DATA_DIR: Type.String({ default: './.data', minLength: 1 }),
+  // Unset: generated once and kept in DATA_DIR (refused when NODE_ENV=production).
+  ADMIN_API_KEY: Type.Optional(Type.String({ minLength: 16 })),
+  HOLD_TTL_SECONDS: Type.Integer({ default: 120, minimum: 1, maximum: 86400 }),
+  MAX_SEATS_PER_BOOKING: Type.Integer({ default: 10, minimum: 1, maximum: 1000 }),
+  SWEEP_INTERVAL_SECONDS: Type.Integer({ default: 5, minimum: 1, maximum: 3600 }),
+  // Upper bound on how many waiting holds for one show share one transaction.
+  HOLD_GROUP_MAX: Type.Integer({ default: 256, minimum: 1, maximum: 10000 }),
+  BODY_LIMIT_BYTES: Type.Integer({ default: 16384, minimum: 1024, maximum: 10485760 }),
+  SHUTDOWN_TIMEOUT_SECONDS: Type.Integer({ default: 10, minimum: 1, maximum: 600 }),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads and checks the environment once; throws ConfigError naming the bad key.
+ * A `.env` file in the working directory, if present, fills in keys the environment leaves unset.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, dotenvPath = '.env'): Config {
+  const fromFile = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
+  // Empty strings mean "unset" (docker-compose and shells often pass KEY= for optional keys).
+  const data = Object.fromEntries(
+    Object.entries({ ...fromFile, ...env }).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  let config: Config;
+  try {
+    config = envSchema<Config>({ schema: ConfigSchema, data, env: false, dotenv: false });
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration: ${(error as Error).message}`);
+  }
+  if (config.NODE_ENV === 'production' && config.ADMIN_API_KEY === undefined) {
+    throw new ConfigError('Invalid configuration: ADMIN_API_KEY is required when NODE_ENV=production');
+  }
+  return config;
+}
+
+/** The documented default of every key (undefined for keys that are unset by default). */
+export function configDefaults(): Record<keyof Config, unknown> {
+  const properties = ConfigSchema.properties as Record<keyof Config, { default?: unknown }>;
+  return Object.fromEntries(Object.entries(properties).map(([key, schema]) => [key, schema.default])) as Record<
+    keyof Config,
+    unknown
+  >;
+}

@@ -1,0 +1,21 @@
+import { fileURLToPath } from 'node:url';
+import { runner } from 'node-pg-migrate';
+
+export const migrationsDir = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+/**
+ * Applies pending migrations. node-pg-migrate holds a PostgreSQL advisory lock while it
+ * runs, so several instances starting at once apply each migration exactly once.
+ */
+export async function migrate(databaseUrl: string, log: (message: string) => void = () => {}): Promise<void> {
+  await runner({
+    databaseUrl,
+    dir: migrationsDir,
+    direction: 'up',
+    migrationsTable: 'pgmigrations',
+    count: Infinity,
+    singleTransaction: true,
+    log,
+    verbose: false,
+  });
+}

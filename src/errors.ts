@@ -1,0 +1,88 @@
+/**
+ * The one error model. Services throw AppError with a stable machine-readable `code`;
+ * the HTTP layer turns it into RFC 9457 application/problem+json. Nothing else about an
+ * error (message of a library error, stack, SQL) ever reaches a client.
+ */
+export const problemCatalog = {
+  validation_failed: { status: 400, title: 'The request is not valid' },
+  invalid_json: { status: 400, title: 'The request body is not valid JSON' },
+  invalid_cursor: { status: 400, title: 'The pagination cursor is not valid' },
+  unauthorized: { status: 401, title: 'Credentials are missing' },
+  forbidden: { status: 403, title: 'The credentials do not grant access' },
+  not_found: { status: 404, title: 'Not found' },
+  show_not_found: { status: 404, title: 'The show does not exist' },
+  booking_not_found: { status: 404, title: 'The booking does not exist' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  sold_out: { status: 409, title: 'Not enough seats are available' },
+  show_started: { status: 409, title: 'The show has already started' },
+  hold_expired: { status: 409, title: 'The hold has expired' },
+  booking_cancelled: { status: 409, title: 'The booking was cancelled' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'The content type is not supported' },
+  start_time_in_past: { status: 422, title: 'The show would start in the past' },
+  internal_error: { status: 500, title: 'Internal server error' },
+  service_unavailable: { status: 503, title: 'The service is temporarily unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemCode = keyof typeof problemCatalog;
+
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly status: number;
+  readonly title: string;
+
+  constructor(
+    readonly code: ProblemCode,
+    detail?: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(detail ?? problemCatalog[code].title);
+    this.status = problemCatalog[code].status;
+    this.title = problemCatalog[code].title;
+  }
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ProblemCode;
+  instance?: string;
+  request_id?: string;
+  errors?: { path: string; message: string }[];
+}
+
+export function problemType(code: ProblemCode): string {
+  return `urn:seat-hold:problem:${code}`;
+}
+
+/**
+ * PostgreSQL errors that mean "the database could not be reached or dropped us",
+ * which a client can retry: connection failures, admin shutdown/termination,
+ * server overload, and a serialization or deadlock abort.
+ */
+export function isTransientDatabaseError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') {
+    const message = (error as { message?: unknown }).message;
+    return (
+      typeof message === 'string' &&
+      /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+        message,
+      )
+    );
+  }
+  return (
+    code.startsWith('08') || // connection exception
+    code.startsWith('57P') || // admin_shutdown, crash_shutdown, cannot_connect_now
+    code === '53300' || // too_many_connections
+    code === '40001' || // serialization_failure
+    code === '40P01' || // deadlock_detected
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'ETIMEDOUT' ||
+    code === 'EPIPE'
+  );
+}

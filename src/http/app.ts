@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { registerAjvFormats, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import secureJson from 'secure-json-parse';
+import type { Config } from '../config.js';
+import type { Pool } from '../db/pool.js';
+import { AppError } from '../errors.js';
+import { createLogger, type Logger } from '../logger.js';
+import { BookingRepository } from '../repositories/booking.repository.js';
+import { ShowRepository } from '../repositories/show.repository.js';
+import { BookingService } from '../services/booking.service.js';
+import { HoldEngine, type GroupCommitted } from '../services/hold-engine.js';
+import { ShowService } from '../services/show.service.js';
+import { Authenticator } from './auth.js';
+import { sendProblem, toProblem } from './problem.js';
+import { bookingRoutes } from './routes/bookings.js';
+import { healthRoutes } from './routes/health.js';
+import { showRoutes } from './routes/shows.js';
+
+export interface AppDependencies {
+  config: Config;
+  pool: Pool;
+  adminApiKey: string;
+  /** Called after each committed hold group; schedules its expiry (BullMQ) or nothing. */
+  onHoldGroupCommitted?: GroupCommitted;
+  /** Readiness probe of Redis, when Redis is configured. */
+  pingRedis?: () => Promise<unknown>;
+  /** Defaults to a pino logger at LOG_LEVEL. */
+  logger?: Logger;
+}
+
+/** What the route plugins receive. */
+export interface AppServices {
+  config: Config;
+  pool: Pool;
+  shows: ShowService;
+  bookings: BookingService;
+  auth: Authenticator;
+  pingRedis?: () => Promise<unknown>;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+registerAjvFormats();
+
+export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+  const { config, pool } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger ?? createLogger(config, 'api'),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    // Take a caller's X-Request-Id when it is sane, so one id follows a request across services.
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+
+  // JSON bodies: an empty body is no body (POST /book with none holds one seat), and
+  // prototype-poisoning keys are refused.
+  // Only JSON is spoken: any other content type is 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+    } catch {
+      done(new AppError('invalid_json', 'The request body is not valid JSON'), undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const problem = toProblem(error as Error, request);
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    return sendProblem(reply, problem);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      toProblem(new AppError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`), request),
+    ),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'seat-hold',
+        version: '0.1.0',
+        description:
+          'Ticket booking: shows, seat holds (PENDING for HOLD_TTL_SECONDS), confirmation, cancellation. Errors are application/problem+json with a stable `code`.',
+      },
+      tags: [
+        { name: 'shows', description: 'Shows and their seats' },
+        { name: 'bookings', description: 'Holds, confirmation and cancellation' },
+        { name: 'health', description: 'Liveness and readiness' },
+      ],
+      components: {
+        securitySchemes: {
+          adminKey: { type: 'http', scheme: 'bearer', description: 'ADMIN_API_KEY' },
+          holdToken: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-Hold-Token',
+            description: 'The hold_token returned when the seats were held',
+          },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api-docs' });
+
+  const shows = new ShowRepository(pool);
+  const bookings = new BookingRepository(pool);
+  const engine = new HoldEngine({
+    pool,
+    shows,
+    bookings,
+    holdTtlSeconds: config.HOLD_TTL_SECONDS,
+    maxGroupSize: config.HOLD_GROUP_MAX,
+    onGroupCommitted: deps.onHoldGroupCommitted ?? (() => {}),
+    logger: app.log,
+  });
+  const services: AppServices = {
+    config,
+    pool,
+    shows: new ShowService(shows),
+    bookings: new BookingService(pool, shows, bookings, engine),
+    auth: new Authenticator(deps.adminApiKey),
+    ...(deps.pingRedis ? { pingRedis: deps.pingRedis } : {}),
+  };
+  await app.register(healthRoutes, services);
+  await app.register(showRoutes, services);
+  await app.register(bookingRoutes, services);
+  return app;
+}

@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+import { secretMatches, type Caller } from '../services/booking.service.js';
+
+function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+function holdTokenHeader(request: FastifyRequest): string | undefined {
+  const value = request.headers['x-hold-token'];
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** Reads the admin key and hold token from requests; secrets are compared in constant time. */
+export class Authenticator {
+  private readonly adminKeyHash: Buffer;
+
+  constructor(adminApiKey: string) {
+    this.adminKeyHash = createHash('sha256').update(adminApiKey).digest();
+  }
+
+  isAdmin(request: FastifyRequest): boolean {
+    const token = bearerToken(request);
+    return token !== undefined && secretMatches(token, this.adminKeyHash);
+  }
+
+  /** preHandler for admin routes: 401 without the admin key or with a wrong one. */
+  requireAdmin = async (request: FastifyRequest): Promise<void> => {
+    if (!this.isAdmin(request)) {
+      throw new AppError('unauthorized', 'This route needs the admin key: Authorization: Bearer <ADMIN_API_KEY>');
+    }
+  };
+
+  caller(request: FastifyRequest): Caller {
+    const holdToken = holdTokenHeader(request);
+    return {
+      isAdmin: this.isAdmin(request),
+      holdToken,
+      presentedCredentials: holdToken !== undefined || request.headers.authorization !== undefined,
+    };
+  }
+}

@@ -1,0 +1,60 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  AppError,
+  isTransientDatabaseError,
+  problemCatalog,
+  problemType,
+  type Problem,
+  type ProblemCode,
+} from '../errors.js';
+
+const fastifyCodes: Record<string, ProblemCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+};
+
+function problem(code: ProblemCode, detail: string, request: FastifyRequest, extra: object = {}): Problem {
+  const { status, title } = problemCatalog[code];
+  return {
+    type: problemType(code),
+    title,
+    status,
+    detail,
+    code,
+    instance: request.url.split('?')[0],
+    request_id: request.id,
+    ...extra,
+  };
+}
+
+/** Maps any error to a problem. Only AppError and client (4xx) errors reveal their text. */
+export function toProblem(error: FastifyError | AppError | Error, request: FastifyRequest): Problem {
+  if (error instanceof AppError) return problem(error.code, error.message, request, error.extra);
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation) {
+    const context = fastifyError.validationContext ?? 'request';
+    const errors = fastifyError.validation.map((issue) => ({
+      path: `${context}${issue.instancePath || ''}`,
+      message: issue.message ?? 'is not valid',
+    }));
+    const detail = errors.map((issue) => `${issue.path} ${issue.message}`).join('; ');
+    return problem('validation_failed', detail, request, { errors });
+  }
+  const mapped = fastifyError.code ? fastifyCodes[fastifyError.code] : undefined;
+  if (mapped) return problem(mapped, problemCatalog[mapped].title, request);
+  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return { ...problem('validation_failed', fastifyError.message, request), status: fastifyError.statusCode };
+  }
+  if (isTransientDatabaseError(error)) {
+    return problem('service_unavailable', 'The database is unavailable; retry shortly', request);
+  }
+  return problem('internal_error', 'An unexpected error occurred', request);
+}
+
+export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+  if (body.status === 401) void reply.header('www-authenticate', 'Bearer');
+  if (body.status === 503) void reply.header('retry-after', '1');
+  return reply.code(body.status).type('application/problem+json').send(body);
+}

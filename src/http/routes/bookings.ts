@@ -1,0 +1,54 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { AppServices } from '../app.js';
+import { Booking, IdParams, problems } from '../schemas.js';
+
+const bookingAuth: Record<string, string[]>[] = [{ holdToken: [] }, { adminKey: [] }];
+
+export const bookingRoutes: FastifyPluginAsyncTypebox<AppServices> = async (app, { bookings, auth }) => {
+  app.get(
+    '/api/bookings/:id',
+    {
+      schema: {
+        summary: 'Get a booking',
+        description: 'A PENDING hold past its expires_at is reported as EXPIRED.',
+        tags: ['bookings'],
+        security: bookingAuth,
+        params: IdParams,
+        response: { 200: Booking, ...problems(400, 401, 403, 404, 503) },
+      },
+    },
+    async (request) => bookings.get(request.params.id, auth.caller(request)),
+  );
+
+  app.post(
+    '/api/bookings/:id/confirm',
+    {
+      schema: {
+        summary: 'Confirm a held booking',
+        description:
+          'PENDING → CONFIRMED before expires_at. Confirming a confirmed booking again answers 200 with it. After expires_at: 409 hold_expired and the booking is EXPIRED.',
+        tags: ['bookings'],
+        security: bookingAuth,
+        params: IdParams,
+        response: { 200: Booking, ...problems(400, 401, 403, 404, 409, 429, 503) },
+      },
+    },
+    async (request) => bookings.confirm(request.params.id, auth.caller(request)),
+  );
+
+  app.post(
+    '/api/bookings/:id/cancel',
+    {
+      schema: {
+        summary: 'Cancel a booking',
+        description:
+          'PENDING or CONFIRMED → CANCELLED; its seats are on sale again at once. Cancelling a cancelled booking again answers 200 with it. An expired hold: 409 hold_expired.',
+        tags: ['bookings'],
+        security: bookingAuth,
+        params: IdParams,
+        response: { 200: Booking, ...problems(400, 401, 403, 404, 409, 429, 503) },
+      },
+    },
+    async (request) => bookings.cancel(request.params.id, auth.caller(request)),
+  );
+};

@@ -1,0 +1,101 @@
+import type { Pool, PoolClient } from '../db/pool.js';
+
+export interface Show {
+  id: string;
+  title: string;
+  description: string | null;
+  start_time: Date;
+  total_seats: number;
+  available_seats: number;
+  created_at: Date;
+}
+
+export interface NewShow {
+  title: string;
+  description: string | null;
+  startTime: string;
+  totalSeats: number;
+}
+
+export interface ShowInventory {
+  totalSeats: number;
+  heldSeats: number;
+  confirmedSeats: number;
+  started: boolean;
+}
+
+export interface ShowPageCursor {
+  startTime: string;
+  id: string;
+}
+
+// Overdue holds stop counting the instant they pass expires_at, before any worker
+// reclaims them: they are added back here. Only overdue PENDING rows are visited
+// (the partial index bookings_pending_by_show), which the sweep keeps few.
+const showColumns = `
+  s.id, s.title, s.description, s.start_time, s.total_seats, s.created_at,
+  s.total_seats - s.held_seats - s.confirmed_seats + COALESCE((
+    SELECT sum(b.seats) FROM bookings b
+    WHERE b.show_id = s.id AND b.status = 'PENDING' AND b.expires_at <= statement_timestamp()
+  ), 0)::int AS available_seats`;
+
+export class ShowRepository {
+  constructor(private readonly pool: Pool) {}
+
+  /** Inserts the show unless start_time is not in the future by the database clock; null then. */
+  async create(show: NewShow): Promise<Show | null> {
+    const { rows } = await this.pool.query<Show>(
+      `INSERT INTO shows (title, description, start_time, total_seats)
+       SELECT $1, $2, date_trunc('milliseconds', $3::timestamptz), $4 WHERE $3::timestamptz > statement_timestamp()
+       RETURNING id, title, description, start_time, total_seats, total_seats AS available_seats, created_at`,
+      [show.title, show.description, show.startTime, show.totalSeats],
+    );
+    return rows[0] ?? null;
+  }
+
+  async findById(id: string): Promise<Show | null> {
+    const { rows } = await this.pool.query<Show>(`SELECT ${showColumns} FROM shows s WHERE s.id = $1`, [id]);
+    return rows[0] ?? null;
+  }
+
+  /** A page in (start_time, id) order, starting after the cursor. */
+  async list(limit: number, after: ShowPageCursor | null): Promise<Show[]> {
+    const { rows } = after
+      ? await this.pool.query<Show>(
+          `SELECT ${showColumns} FROM shows s
+           WHERE (s.start_time, s.id) > ($2::timestamptz, $3::uuid)
+           ORDER BY s.start_time, s.id LIMIT $1`,
+          [limit, after.startTime, after.id],
+        )
+      : await this.pool.query<Show>(`SELECT ${showColumns} FROM shows s ORDER BY s.start_time, s.id LIMIT $1`, [limit]);
+    return rows;
+  }
+
+  /**
+   * Locks the show's inventory row until the transaction ends. Every change to a show's
+   * counters or to its bookings' status happens under this lock, always taken before any
+   * booking row, so those changes serialize per show and can never deadlock each other.
+   */
+  async lockInventory(client: PoolClient, id: string): Promise<ShowInventory | null> {
+    const { rows } = await client.query<ShowInventory>(
+      `SELECT total_seats AS "totalSeats", held_seats AS "heldSeats", confirmed_seats AS "confirmedSeats",
+              start_time <= statement_timestamp() AS started
+       FROM shows WHERE id = $1 FOR UPDATE`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Shows that have PENDING holds past their deadline, for the sweep. */
+  async idsWithOverdueHolds(limit: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT s.id FROM shows s
+       WHERE s.held_seats > 0 AND EXISTS (
+         SELECT 1 FROM bookings b
+         WHERE b.show_id = s.id AND b.status = 'PENDING' AND b.expires_at <= statement_timestamp())
+       LIMIT $1`,
+      [limit],
+    );
+    return rows.map((row) => row.id);
+  }
+}

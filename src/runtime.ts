@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from './config.js';
+import { startEmbeddedPostgres } from './db/embedded.js';
+import { migrate } from './db/migrate.js';
+import type { Logger } from './logger.js';
+
+export interface Database {
+  url: string;
+  embedded: boolean;
+  stop(): Promise<void>;
+}
+
+/** DATABASE_URL when set; otherwise the embedded PostgreSQL (quick start). Migrated either way. */
+export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+  let database: Database;
+  if (config.DATABASE_URL) {
+    database = { url: config.DATABASE_URL, embedded: false, stop: async () => {} };
+  } else {
+    logger.info(`no DATABASE_URL: starting an embedded PostgreSQL with data in ${path.resolve(config.DATA_DIR)}`);
+    const embedded = await startEmbeddedPostgres(config.DATA_DIR, (message) => logger.warn(message));
+    database = { url: embedded.url, embedded: true, stop: () => embedded.stop() };
+  }
+  try {
+    await migrate(database.url, (message) => logger.debug(message));
+  } catch (error) {
+    await database.stop();
+    throw error;
+  }
+  return database;
+}
+
+/**
+ * ADMIN_API_KEY when set; otherwise a key generated on first start and kept (mode 0600)
+ * in DATA_DIR, so it survives restarts. Production configs must set it (see config.ts).
+ */
+export function resolveAdminKey(config: Config): { key: string; file?: string } {
+  if (config.ADMIN_API_KEY) return { key: config.ADMIN_API_KEY };
+  const file = path.resolve(config.DATA_DIR, 'admin-api-key');
+  if (existsSync(file)) return { key: readFileSync(file, 'utf8').trim(), file };
+  mkdirSync(path.dirname(file), { recursive: true });
+  const key = randomBytes(24).toString('base64url');
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return { key, file };
+}

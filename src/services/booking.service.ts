@@ -1,0 +1,98 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { withTransaction, type Pool } from '../db/pool.js';
+import { AppError } from '../errors.js';
+import type { Booking, BookingRepository, StoredBooking } from '../repositories/booking.repository.js';
+import type { ShowRepository } from '../repositories/show.repository.js';
+import { decide, type CustomerAction } from './booking-rules.js';
+import type { GrantedHold, HoldEngine } from './hold-engine.js';
+
+/** Who is asking: the admin key, a hold token, or credentials that are neither. */
+export interface Caller {
+  isAdmin: boolean;
+  holdToken?: string;
+  /** Some credential was sent, even if it turned out to be wrong (403 rather than 401). */
+  presentedCredentials: boolean;
+}
+
+/** Constant-time comparison of a presented secret with the hash of the real one. */
+export function secretMatches(presented: string, expectedHash: Buffer): boolean {
+  return timingSafeEqual(createHash('sha256').update(presented).digest(), expectedHash);
+}
+
+/** A booking as a customer sees it: a PENDING hold past its deadline is EXPIRED, swept or not. */
+function asSeen(booking: StoredBooking): Booking {
+  const { id, show_id, seats, created_at, expires_at, updated_at } = booking;
+  return {
+    id,
+    show_id,
+    seats,
+    status: booking.overdue ? 'EXPIRED' : booking.status,
+    created_at,
+    expires_at,
+    updated_at,
+  };
+}
+
+export class BookingService {
+  constructor(
+    private readonly pool: Pool,
+    private readonly shows: ShowRepository,
+    private readonly bookings: BookingRepository,
+    private readonly engine: HoldEngine,
+  ) {}
+
+  hold(showId: string, seats: number): Promise<GrantedHold> {
+    return this.engine.hold(showId, seats);
+  }
+
+  async get(id: string, caller: Caller): Promise<Booking> {
+    return asSeen(await this.authorized(id, caller));
+  }
+
+  confirm(id: string, caller: Caller): Promise<Booking> {
+    return this.act('confirm', id, caller);
+  }
+
+  cancel(id: string, caller: Caller): Promise<Booking> {
+    return this.act('cancel', id, caller);
+  }
+
+  private async act(action: CustomerAction, id: string, caller: Caller): Promise<Booking> {
+    const { show_id: showId } = await this.authorized(id, caller);
+    const result = await withTransaction(this.pool, async (client) => {
+      await this.shows.lockInventory(client, showId);
+      // Read again under the show's lock: no other transition of this booking can run now.
+      const current = (await this.bookings.findById(id, client))!;
+      const decision = decide(action, current.status, current.overdue);
+      switch (decision.kind) {
+        case 'transition': {
+          const moved = await this.bookings.transition(client, id, decision.from, decision.to);
+          if (!moved) throw new Error(`booking ${id} left ${decision.from} while its show was locked`);
+          return { booking: moved };
+        }
+        case 'unchanged':
+          return { booking: asSeen(current) };
+        case 'expire_then_reject':
+          // Commit the expiry (the seats go back on sale now), then answer with the error.
+          await this.bookings.expireOverdue(client, showId);
+          return { error: decision.error };
+        case 'reject':
+          return { error: decision.error };
+      }
+    });
+    if (result.error) throw result.error;
+    return result.booking;
+  }
+
+  private async authorized(id: string, caller: Caller): Promise<StoredBooking> {
+    if (!caller.isAdmin && !caller.presentedCredentials) {
+      throw new AppError('unauthorized', 'Send the hold token in X-Hold-Token, or the admin key as a Bearer token');
+    }
+    const booking = await this.bookings.findById(id);
+    if (!booking) throw new AppError('booking_not_found');
+    const allowed =
+      caller.isAdmin || (caller.holdToken !== undefined && secretMatches(caller.holdToken, booking.hold_token_hash));
+    if (!allowed) throw new AppError('forbidden', 'The hold token does not belong to this booking');
+    return booking;
+  }
+}

@@ -1,0 +1,51 @@
+import type { Logger } from '../logger.js';
+import { withTransaction, type Pool } from '../db/pool.js';
+import type { BookingRepository } from '../repositories/booking.repository.js';
+import type { ShowRepository } from '../repositories/show.repository.js';
+
+const SWEEP_BATCH = 500;
+
+/**
+ * Turns overdue PENDING holds into EXPIRED and returns their seats. Every path (the
+ * per-group BullMQ job, the periodic sweep, a hold group short of seats, a late confirm)
+ * ends in the same statement under the show's lock, so expiring twice is harmless.
+ */
+export class ExpiryService {
+  constructor(
+    private readonly pool: Pool,
+    private readonly shows: ShowRepository,
+    private readonly bookings: BookingRepository,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Expires the show's overdue holds; returns the seats put back on sale. */
+  expireShow(showId: string): Promise<number> {
+    return withTransaction(this.pool, async (client) => {
+      if (!(await this.shows.lockInventory(client, showId))) return 0;
+      return this.bookings.expireOverdue(client, showId);
+    });
+  }
+
+  /**
+   * For an expiry job due at dueAt (database clock): expires what is overdue, then
+   * returns how many ms remain until the rest of the holds due by dueAt fall due
+   * (0 when none remain), so a job that fired early can be put back.
+   */
+  async expireDue(showId: string, dueAt: Date): Promise<number> {
+    await this.expireShow(showId);
+    const remaining = await this.bookings.msUntilLastDue(showId, dueAt);
+    return remaining !== null && remaining > 0 ? Math.ceil(remaining) : 0;
+  }
+
+  /** Expires every overdue hold of every show; returns the seats put back on sale. */
+  async sweep(): Promise<number> {
+    let freed = 0;
+    for (;;) {
+      const showIds = await this.shows.idsWithOverdueHolds(SWEEP_BATCH);
+      for (const showId of showIds) freed += await this.expireShow(showId);
+      if (showIds.length < SWEEP_BATCH) break;
+    }
+    if (freed > 0) this.logger.info({ freed }, 'sweep expired overdue holds');
+    return freed;
+  }
+}

@@ -1,0 +1,46 @@
+import closeWithGrace from 'close-with-grace';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createPool } from './db/pool.js';
+import { migrate } from './db/migrate.js';
+import { createLogger } from './logger.js';
+import { startExpiryWorker } from './queue/expiry-worker.js';
+import { BookingRepository } from './repositories/booking.repository.js';
+import { ShowRepository } from './repositories/show.repository.js';
+import { ExpiryService } from './services/expiry.service.js';
+
+async function main(config: Config): Promise<void> {
+  if (!config.DATABASE_URL || !config.REDIS_URL) {
+    throw new ConfigError(
+      'The worker needs DATABASE_URL and REDIS_URL. Without Redis, `npm start` expires holds in-process and no worker is needed.',
+    );
+  }
+  const logger = createLogger(config, 'worker');
+  await migrate(config.DATABASE_URL, (message) => logger.debug(message));
+  const pool = createPool(config.DATABASE_URL, Math.min(config.DB_POOL_SIZE, 10), logger);
+  const expiry = new ExpiryService(pool, new ShowRepository(pool), new BookingRepository(pool), logger);
+  const worker = await startExpiryWorker({
+    redisUrl: config.REDIS_URL,
+    prefix: config.QUEUE_PREFIX,
+    expiry,
+    sweepIntervalMs: config.SWEEP_INTERVAL_SECONDS * 1000,
+    logger,
+  });
+  closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_SECONDS * 1000 }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'shutting down after an uncaught error');
+    else logger.info({ signal }, 'shutting down');
+    await worker.close(); // lets running jobs finish
+    await pool.end();
+  });
+  logger.info({ sweepIntervalSeconds: config.SWEEP_INTERVAL_SECONDS }, 'expiry worker running');
+}
+
+try {
+  await main(loadConfig());
+} catch (error) {
+  process.stderr.write(
+    error instanceof ConfigError
+      ? `${error.message}\n`
+      : `Failed to start: ${(error as Error).stack ?? String(error)}\n`,
+  );
+  process.exit(1);
+}

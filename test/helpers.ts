@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { expect, inject } from 'vitest';
+import { loadConfig, type Config } from '../src/config.js';
+import { createPool, type Pool } from '../src/db/pool.js';
+import { buildApp, type AppDependencies } from '../src/http/app.js';
+import { databaseUrl } from './global-setup.js';
+
+export const ADMIN_KEY = 'test-admin-key-0123456789';
+export const admin = { authorization: `Bearer ${ADMIN_KEY}` };
+
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated database for one test file: a copy of the template made in global setup. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const adminUrl = inject('adminDatabaseUrl');
+  const name = `seat_hold_test_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`);
+  return {
+    url: databaseUrl(adminUrl, name),
+    async drop() {
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig(
+    {
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      ADMIN_API_KEY: ADMIN_KEY,
+      DATABASE_URL: 'postgres://unused',
+      ...overrides,
+    },
+    '/nonexistent/.env',
+  );
+}
+
+export interface TestContext {
+  app: FastifyInstance;
+  pool: Pool;
+  config: Config;
+  database: TestDatabase;
+  close(): Promise<void>;
+}
+
+/** The real app on a fresh database; no Redis unless the test wires it in. */
+export async function startTestApp(
+  overrides: Record<string, string> = {},
+  extra: Partial<AppDependencies> = {},
+): Promise<TestContext> {
+  const database = await createTestDatabase();
+  const config = testConfig({ ...overrides, DATABASE_URL: database.url });
+  const pool = createPool(database.url, config.DB_POOL_SIZE);
+  const app = await buildApp({ config, pool, adminApiKey: ADMIN_KEY, ...extra });
+  await app.ready();
+  return {
+    app,
+    pool,
+    config,
+    database,
+    async close() {
+      await app.close();
+      await pool.end();
+      await database.drop();
+    },
+  };
+}
+
+export function futureIso(minutesAhead = 60 * 24): string {
+  return new Date(Date.now() + minutesAhead * 60_000).toISOString();
+}
+
+export async function createShow(
+  app: FastifyInstance,
+  body: Partial<{ title: string; description: string; start_time: string; total_seats: number }> = {},
+): Promise<{ id: string; total_seats: number }> {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/api/shows',
+    headers: admin,
+    payload: { title: 'Hamlet', start_time: futureIso(), total_seats: 10, ...body },
+  });
+  if (response.statusCode !== 201) throw new Error(`createShow: ${response.statusCode} ${response.body}`);
+  return response.json();
+}
+
+export interface HeldBooking {
+  id: string;
+  show_id: string;
+  seats: number;
+  status: string;
+  expires_at: string;
+  hold_token: string;
+}
+
+export async function hold(app: FastifyInstance, showId: string, seats = 1): Promise<HeldBooking> {
+  const response = await app.inject({ method: 'POST', url: `/api/shows/${showId}/book`, payload: { seats } });
+  if (response.statusCode !== 201) throw new Error(`hold: ${response.statusCode} ${response.body}`);
+  return response.json();
+}
+
+/** The show's counters next to what its booking rows add up to. */
+export async function inventory(pool: Pool, showId: string) {
+  const { rows } = await pool.query<{
+    total: number;
+    held: number;
+    confirmed: number;
+    pending_rows: number;
+    confirmed_rows: number;
+  }>(
+    `SELECT s.total_seats AS total, s.held_seats AS held, s.confirmed_seats AS confirmed,
+            COALESCE(sum(b.seats) FILTER (WHERE b.status = 'PENDING'), 0)::int AS pending_rows,
+            COALESCE(sum(b.seats) FILTER (WHERE b.status = 'CONFIRMED'), 0)::int AS confirmed_rows
+     FROM shows s LEFT JOIN bookings b ON b.show_id = s.id WHERE s.id = $1 GROUP BY s.id`,
+    [showId],
+  );
+  return rows[0]!;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Asserts a problem+json answer with this status and code, and no internals leaked; returns its body. */
+export function expectProblem(
+  response: { statusCode: number; headers: Record<string, unknown>; json(): any },
+  status: number,
+  code: string,
+) {
+  expect(response.statusCode).toBe(status);
+  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  const body = response.json();
+  expect(body).toMatchObject({ status, code, type: `urn:seat-hold:problem:${code}` });
+  expect(typeof body.title).toBe('string');
+  expect(typeof body.detail).toBe('string');
+  expect(JSON.stringify(body)).not.toMatch(/\/work\/|node_modules|\bat .*\.ts:|SELECT|INSERT/);
+  return body;
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { allocateSeats, decide } from '../../src/services/booking-rules.js';
+
+describe('allocateSeats', () => {
+  it('grants in arrival order until seats run out, never partially', () => {
+    expect(allocateSeats([2, 3, 4, 1], 6)).toEqual({ granted: [true, true, false, true], left: 0 });
+  });
+  it('grants nothing when nothing is free', () => {
+    expect(allocateSeats([1, 1], 0)).toEqual({ granted: [false, false], left: 0 });
+  });
+  it('grants everything when there is room', () => {
+    expect(allocateSeats([5, 5], 100)).toEqual({ granted: [true, true], left: 90 });
+  });
+});
+
+describe('decide', () => {
+  it('confirms and cancels a live hold', () => {
+    expect(decide('confirm', 'PENDING', false)).toEqual({ kind: 'transition', from: 'PENDING', to: 'CONFIRMED' });
+    expect(decide('cancel', 'PENDING', false)).toEqual({ kind: 'transition', from: 'PENDING', to: 'CANCELLED' });
+  });
+  it('treats an overdue hold as expired for both actions', () => {
+    for (const action of ['confirm', 'cancel'] as const) {
+      const decision = decide(action, 'PENDING', true);
+      expect(decision.kind).toBe('expire_then_reject');
+      expect(decision.kind === 'expire_then_reject' && decision.error.code).toBe('hold_expired');
+    }
+  });
+  it('is idempotent for repeated actions', () => {
+    expect(decide('confirm', 'CONFIRMED', false)).toEqual({ kind: 'unchanged' });
+    expect(decide('cancel', 'CANCELLED', false)).toEqual({ kind: 'unchanged' });
+  });
+  it('cancels a confirmed booking', () => {
+    expect(decide('cancel', 'CONFIRMED', false)).toEqual({ kind: 'transition', from: 'CONFIRMED', to: 'CANCELLED' });
+  });
+  it('refuses to confirm a cancelled booking and to act on an expired one', () => {
+    const cancelled = decide('confirm', 'CANCELLED', false);
+    expect(cancelled.kind === 'reject' && cancelled.error.code).toBe('booking_cancelled');
+    for (const action of ['confirm', 'cancel'] as const) {
+      const expired = decide(action, 'EXPIRED', false);
+      expect(expired.kind === 'reject' && expired.error.code).toBe('hold_expired');
+    }
+  });
+});

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const noDotenv = '/nonexistent/.env';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig({}, noDotenv);
+    expect(config).toMatchObject({
+      PORT: 3000,
+      HOST: '127.0.0.1',
+      HOLD_TTL_SECONDS: 120,
+      MAX_SEATS_PER_BOOKING: 10,
+      DATA_DIR: './.data',
+    });
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.REDIS_URL).toBeUndefined();
+  });
+  it('reads numbers from strings and treats empty strings as unset', () => {
+    const config = loadConfig({ PORT: '8080', HOLD_TTL_SECONDS: '2', REDIS_URL: '' }, noDotenv);
+    expect(config.PORT).toBe(8080);
+    expect(config.HOLD_TTL_SECONDS).toBe(2);
+    expect(config.REDIS_URL).toBeUndefined();
+  });
+  it('names the bad key', () => {
+    expect(() => loadConfig({ HOLD_TTL_SECONDS: 'soon' }, noDotenv)).toThrow(/HOLD_TTL_SECONDS/);
+    expect(() => loadConfig({ PORT: '70000' }, noDotenv)).toThrow(ConfigError);
+  });
+  it('requires an admin key in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' }, noDotenv)).toThrow(/ADMIN_API_KEY/);
+  });
+});
