@@ -85,14 +85,18 @@ export class BookingRepository {
    * `from` (and, leaving PENDING for anything but EXPIRED, only before its deadline), and
    * moves the show's counters by its seats in the same statement. Caller holds the show's
    * inventory lock. Null when the booking was not in a state to move.
+   *
+   * The deadline is judged at now(), the transaction's own timestamp, as findById judges
+   * `overdue`: a decision read in a transaction and its guarded update agree even when the
+   * deadline falls between the two statements.
    */
   async transition(client: PoolClient, id: string, from: BookingStatus, to: BookingStatus): Promise<Booking | null> {
     const { rows } = await client.query<Booking>(
       `WITH moved AS (
          UPDATE bookings SET status = $3::booking_status, updated_at = statement_timestamp()
          WHERE id = $1 AND status = $2::booking_status
-           AND ($2::booking_status <> 'PENDING' OR $3::booking_status = 'EXPIRED' OR expires_at > statement_timestamp())
-           AND ($3::booking_status <> 'EXPIRED' OR expires_at <= statement_timestamp())
+           AND ($2::booking_status <> 'PENDING' OR $3::booking_status = 'EXPIRED' OR expires_at > now())
+           AND ($3::booking_status <> 'EXPIRED' OR expires_at <= now())
          RETURNING ${bookingColumns}),
        counted AS (
          UPDATE shows SET
@@ -107,11 +111,11 @@ export class BookingRepository {
     return rows[0] ?? null;
   }
 
-  /** The booking as stored, with whether it is an overdue hold by the database clock. */
+  /** The booking as stored, with whether it is an overdue hold at now() (see transition). */
   async findById(id: string, client?: PoolClient): Promise<StoredBooking | null> {
     const { rows } = await (client ?? this.pool).query<StoredBooking>(
       `SELECT ${bookingColumns}, hold_token_hash,
-              (status = 'PENDING' AND expires_at <= statement_timestamp()) AS overdue
+              (status = 'PENDING' AND expires_at <= now()) AS overdue
        FROM bookings WHERE id = $1`,
       [id],
     );

@@ -1,0 +1,136 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import {
+  createExpiryQueue,
+  EXPIRE_JOB,
+  ExpiryScheduler,
+  expireJobId,
+  producerConnection,
+} from '../../src/queue/expiry-queue.js';
+import { startExpiryWorker, type RunningExpiryWorker } from '../../src/queue/expiry-worker.js';
+import { BookingRepository } from '../../src/repositories/booking.repository.js';
+import { ShowRepository } from '../../src/repositories/show.repository.js';
+import { ExpiryService } from '../../src/services/expiry.service.js';
+import { createShow, hold, inventory, sleep, startTestApp, type TestContext } from '../helpers.js';
+
+const logger = createLogger({ LOG_LEVEL: 'silent' }, 'test');
+const prefix = `test-${randomBytes(4).toString('hex')}`;
+let redis: Redis;
+let withJobs: TestContext;
+let withoutJobs: TestContext;
+let worker: RunningExpiryWorker;
+
+async function statusOf(ctx: TestContext, id: string) {
+  const { rows } = await ctx.pool.query<{ status: string; late_ms: number }>(
+    `SELECT status, (extract(epoch FROM updated_at - expires_at) * 1000)::float8 AS late_ms FROM bookings WHERE id = $1`,
+    [id],
+  );
+  return rows[0]!;
+}
+
+beforeAll(async () => {
+  redis = producerConnection(inject('redisUrl'));
+  await new Promise<void>((resolve, reject) => {
+    redis.once('ready', resolve);
+    redis.once('error', reject);
+  });
+  const queue = createExpiryQueue(redis, prefix);
+  const scheduler = new ExpiryScheduler(queue, logger);
+  withJobs = await startTestApp(
+    { HOLD_TTL_SECONDS: '1' },
+    { onHoldGroupCommitted: scheduler.schedule.bind(scheduler), pingRedis: () => redis.ping() },
+  );
+  // No expiry job is ever added for this app's holds: only the sweep can expire them.
+  withoutJobs = await startTestApp({ HOLD_TTL_SECONDS: '1' });
+});
+
+afterAll(async () => {
+  await worker?.close();
+  await withJobs.close();
+  await withoutJobs.close();
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+});
+
+function expiryFor(ctx: TestContext) {
+  return new ExpiryService(ctx.pool, new ShowRepository(ctx.pool), new BookingRepository(ctx.pool), logger);
+}
+
+describe('expiry through BullMQ', () => {
+  it('marks a hold EXPIRED within 1 s of expires_at and returns its seats', async () => {
+    // The sweep is far off (60 s): only the hold group's delayed job can do this in time.
+    worker = await startExpiryWorker({
+      redisUrl: inject('redisUrl'),
+      prefix,
+      expiry: expiryFor(withJobs),
+      sweepIntervalMs: 60_000,
+      logger,
+    });
+    const show = await createShow(withJobs.app, { total_seats: 3 });
+    const held = await hold(withJobs.app, show.id, 3);
+    const job = await createExpiryQueue(redis, prefix).getJob(
+      expireJobId(show.id, new Date(held.expires_at).getTime() + 1),
+    );
+    expect(job?.name).toBe(EXPIRE_JOB);
+    await sleep(new Date(held.expires_at).getTime() - Date.now() + 1000);
+    const booking = await statusOf(withJobs, held.id);
+    expect(booking.status).toBe('EXPIRED');
+    expect(booking.late_ms).toBeGreaterThanOrEqual(0);
+    expect(booking.late_ms).toBeLessThan(1000);
+    expect(await inventory(withJobs.pool, show.id)).toMatchObject({ held: 0, pending_rows: 0 });
+    await worker.close();
+  });
+
+  it('puts back a job that fires before the database clock reaches the deadline', async () => {
+    const expiry = expiryFor(withJobs);
+    const show = await createShow(withJobs.app, { total_seats: 1 });
+    const held = await hold(withJobs.app, show.id);
+    const retryInMs = await expiry.expireDue(show.id, new Date(new Date(held.expires_at).getTime() + 1));
+    expect(retryInMs).toBeGreaterThan(0);
+    expect(retryInMs).toBeLessThanOrEqual(1000);
+    expect((await statusOf(withJobs, held.id)).status).toBe('PENDING');
+  });
+});
+
+describe('the sweep', () => {
+  it('expires holds that never got a job, within one sweep interval', async () => {
+    const sweeper = await startExpiryWorker({
+      redisUrl: inject('redisUrl'),
+      prefix: `${prefix}-sweep`,
+      expiry: expiryFor(withoutJobs),
+      sweepIntervalMs: 1000,
+      logger,
+    });
+    try {
+      const show = await createShow(withoutJobs.app, { total_seats: 4 });
+      const holds = [await hold(withoutJobs.app, show.id, 2), await hold(withoutJobs.app, show.id, 2)];
+      await sleep(new Date(holds[1]!.expires_at).getTime() - Date.now() + 2500);
+      for (const held of holds) expect((await statusOf(withoutJobs, held.id)).status).toBe('EXPIRED');
+      expect(await inventory(withoutJobs.pool, show.id)).toMatchObject({ held: 0, pending_rows: 0 });
+    } finally {
+      await sweeper.close();
+      const keys = await redis.keys(`${prefix}-sweep:*`);
+      if (keys.length > 0) await redis.del(...keys);
+    }
+  });
+
+  it('leaves confirmed bookings and live holds alone', async () => {
+    const expiry = expiryFor(withoutJobs);
+    const show = await createShow(withoutJobs.app, { total_seats: 4 });
+    const confirmed = await hold(withoutJobs.app, show.id, 2);
+    await withoutJobs.app.inject({
+      method: 'POST',
+      url: `/api/bookings/${confirmed.id}/confirm`,
+      headers: { 'x-hold-token': confirmed.hold_token },
+    });
+    const live = await hold(withoutJobs.app, show.id, 1);
+    await expiry.sweep();
+    expect((await statusOf(withoutJobs, confirmed.id)).status).toBe('CONFIRMED');
+    expect((await statusOf(withoutJobs, live.id)).status).toBe('PENDING');
+    expect(await inventory(withoutJobs.pool, show.id)).toMatchObject({ held: 1, confirmed: 2 });
+  });
+});

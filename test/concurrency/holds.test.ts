@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { BookingRepository } from '../../src/repositories/booking.repository.js';
+import { ShowRepository } from '../../src/repositories/show.repository.js';
+import { ExpiryService } from '../../src/services/expiry.service.js';
+import { createShow, inventory, sleep, startTestApp, type TestContext } from '../helpers.js';
+
+// Over real HTTP on 127.0.0.1: many sockets at once, as on an on-sale.
+let ctx: TestContext;
+let base: string;
+beforeAll(async () => {
+  ctx = await startTestApp({ HOLD_TTL_SECONDS: '2', DB_POOL_SIZE: '20' });
+  base = await ctx.app.listen({ host: '127.0.0.1', port: 0 });
+});
+afterAll(() => ctx.close());
+
+async function post(path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+describe('on-sale concurrency', () => {
+  it('500 concurrent holds on 100 seats: exactly 100 × 201 and 400 × 409 sold_out', async () => {
+    const show = await createShow(ctx.app, { total_seats: 100 });
+    const results = await Promise.all(Array.from({ length: 500 }, () => post(`/api/shows/${show.id}/book`)));
+    const created = results.filter((result) => result.status === 201);
+    const soldOut = results.filter((result) => result.status === 409 && result.body.code === 'sold_out');
+    expect(created.length).toBe(100);
+    expect(soldOut.length).toBe(400);
+    expect(new Set(created.map((result) => result.body.id)).size).toBe(100);
+    expect(await inventory(ctx.pool, show.id)).toEqual({
+      total: 100,
+      held: 100,
+      confirmed: 0,
+      pending_rows: 100,
+      confirmed_rows: 0,
+    });
+  });
+
+  it('mixed seat counts never oversell and never hold partially', async () => {
+    const show = await createShow(ctx.app, { total_seats: 97 });
+    const asks = Array.from({ length: 300 }, (_, i) => (i % 4) + 1);
+    const results = await Promise.all(asks.map((seats) => post(`/api/shows/${show.id}/book`, { seats })));
+    const granted = results.filter((result) => result.status === 201);
+    const grantedSeats = granted.reduce((sum, result) => sum + (result.body.seats as number), 0);
+    expect(results.every((result) => result.status === 201 || result.body.code === 'sold_out')).toBe(true);
+    // Every 1-seat request is smaller than anything left over, so the show sells out exactly.
+    expect(grantedSeats).toBe(97);
+    expect(await inventory(ctx.pool, show.id)).toMatchObject({ held: 97, pending_rows: 97 });
+  });
+
+  it('confirms racing expiry leave every booking in exactly one final state, counters matching rows', async () => {
+    const expiry = new ExpiryService(
+      ctx.pool,
+      new ShowRepository(ctx.pool),
+      new BookingRepository(ctx.pool),
+      createLogger({ LOG_LEVEL: 'silent' }, 'test'),
+    );
+    const show = await createShow(ctx.app, { total_seats: 150 });
+    const holds = (await Promise.all(Array.from({ length: 150 }, () => post(`/api/shows/${show.id}/book`)))).map(
+      (result) => result.body,
+    );
+    expect(holds.every((held) => held.status === 'PENDING')).toBe(true);
+    const deadline = Math.max(...holds.map((held) => new Date(held.expires_at as string).getTime()));
+
+    // Sweeps and fresh holds hammer the show while confirms land from 300 ms before to 300 ms after the deadline.
+    let racing = true;
+    const sweeper = (async () => {
+      while (racing) {
+        await expiry.sweep();
+        await sleep(5);
+      }
+    })();
+    const latecomers = (async () => {
+      const answers = [];
+      while (racing) {
+        answers.push(await post(`/api/shows/${show.id}/book`));
+        await sleep(10);
+      }
+      return answers;
+    })();
+    const confirms = await Promise.all(
+      holds.map(async (held, index) => {
+        await sleep(Math.max(0, deadline - Date.now() - 300 + (index % 60) * 10));
+        const answer = await post(`/api/bookings/${held.id}/confirm`, undefined, {
+          'x-hold-token': held.hold_token as string,
+        });
+        return { id: held.id as string, ...answer };
+      }),
+    );
+    racing = false;
+    await sweeper;
+    const latecomerAnswers = await latecomers;
+    const lastDeadline = Math.max(
+      deadline,
+      ...latecomerAnswers
+        .filter((answer) => answer.status === 201)
+        .map((answer) => new Date(answer.body.expires_at as string).getTime()),
+    );
+    await sleep(Math.max(0, lastDeadline - Date.now() + 50));
+    await expiry.sweep();
+
+    const confirmed = confirms.filter((answer) => answer.status === 200);
+    const expired = confirms.filter((answer) => answer.status === 409 && answer.body.code === 'hold_expired');
+    const odd = confirms.filter((answer) => answer.status !== 200 && answer.body.code !== 'hold_expired');
+    expect(odd).toEqual([]);
+    expect(confirmed.length + expired.length).toBe(150);
+    expect(confirmed.length).toBeGreaterThan(0);
+    expect(expired.length).toBeGreaterThan(0);
+
+    const { rows } = await ctx.pool.query<{ id: string; status: string }>(
+      'SELECT id, status FROM bookings WHERE id = ANY($1)',
+      [holds.map((held) => held.id)],
+    );
+    const statusById = new Map(rows.map((row) => [row.id, row.status]));
+    for (const answer of confirmed) expect(statusById.get(answer.id)).toBe('CONFIRMED');
+    for (const answer of expired) expect(statusById.get(answer.id)).toBe('EXPIRED');
+
+    // Latecomer holds have expired by now too; every seat is either confirmed or free.
+    const latecomerHolds = latecomerAnswers.filter((answer) => answer.status === 201).length;
+    const counters = await inventory(ctx.pool, show.id);
+    expect(counters).toEqual({
+      total: 150,
+      held: 0,
+      confirmed: confirmed.length,
+      pending_rows: 0,
+      confirmed_rows: confirmed.length,
+    });
+    const { rows: statuses } = await ctx.pool.query<{ expired: number }>(
+      `SELECT count(*)::int AS expired FROM bookings WHERE show_id = $1 AND status = 'EXPIRED'`,
+      [show.id],
+    );
+    expect(statuses[0]!.expired).toBe(expired.length + latecomerHolds);
+  });
+});
