@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config.js';
-import { startEmbeddedPostgres } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import type { Logger } from './logger.js';
 
@@ -19,6 +18,8 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     database = { url: config.DATABASE_URL, embedded: false, stop: async () => {} };
   } else {
     logger.info(`no DATABASE_URL: starting an embedded PostgreSQL with data in ${path.resolve(config.DATA_DIR)}`);
+    // Loaded only here: production images carry no PostgreSQL binaries (optional dependency).
+    const { startEmbeddedPostgres } = await import('./db/embedded.js');
     const embedded = await startEmbeddedPostgres(config.DATA_DIR, (message) => logger.warn(message));
     database = { url: embedded.url, embedded: true, stop: () => embedded.stop() };
   }
