@@ -73,7 +73,7 @@ describe('.env.example', () => {
     const example = Object.fromEntries(lines.map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]));
     expect(Object.keys(example).sort()).toEqual([...keys].sort());
     for (const [key, fallback] of Object.entries(configDefaults())) {
-      expect(example[key], key).toBe(fallback === undefined ? '' : String(fallback));
+      expect(example[key], key).toBe(fallback === undefined ? '' : String(fallback as string | number));
     }
   });
 });
