@@ -4,11 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data_dir=$(mktemp -d)
-port=3917
+port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
 log="$data_dir/server.log"
-env -u DATABASE_URL -u REDIS_URL -u ADMIN_API_KEY DATA_DIR="$data_dir" PORT=$port LOG_LEVEL=warn npm start >"$log" 2>&1 &
+# Its own process group, so stopping it stops npm and the node process npm started.
+env -u DATABASE_URL -u REDIS_URL -u ADMIN_API_KEY DATA_DIR="$data_dir" PORT="$port" LOG_LEVEL=warn \
+  setsid npm start >"$log" 2>&1 &
 pid=$!
-cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data_dir"; }
+cleanup() { kill -- -"$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data_dir"; }
 trap cleanup EXIT
 base="http://127.0.0.1:$port"
 for _ in $(seq 1 120); do
@@ -29,6 +31,6 @@ status=$(curl -fsS -X POST "$base/api/bookings/$booking_id/confirm" -H "x-hold-t
 [ "$status" = CONFIRMED ] || { echo "confirm answered $status"; exit 1; }
 available=$(curl -fsS "$base/api/shows/$show_id" | node -pe 'JSON.parse(require("fs").readFileSync(0)).available_seats')
 [ "$available" = 4 ] || { echo "available_seats is $available, expected 4"; exit 1; }
-kill -TERM "$pid"
+kill -TERM -- -"$pid"
 wait "$pid" || true
 echo "quick start smoke test passed"
