@@ -96,7 +96,6 @@ async function startService(databaseUrl: string): Promise<{ url: string; child: 
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       HOLD_TTL_SECONDS: '3600', // nothing expires mid-run: every hold is counted
-      RATE_LIMIT_MAX: '0',
       DB_POOL_SIZE: process.env.DB_POOL_SIZE ?? '10',
     },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -7,6 +7,7 @@ export const problemCatalog = {
   validation_failed: { status: 400, title: 'The request is not valid' },
   invalid_json: { status: 400, title: 'The request body is not valid JSON' },
   invalid_cursor: { status: 400, title: 'The pagination cursor is not valid' },
+  bad_request: { status: 400, title: 'The request is malformed' },
   unauthorized: { status: 401, title: 'Credentials are missing' },
   forbidden: { status: 403, title: 'The credentials do not grant access' },
   not_found: { status: 404, title: 'Not found' },

@@ -15,6 +15,13 @@ const fastifyCodes: Record<string, ProblemCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
 };
 
+const byStatus: Partial<Record<number, ProblemCode>> = {
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
 function problem(code: ProblemCode, detail: string, request: FastifyRequest, extra: object = {}): Problem {
   const { status, title } = problemCatalog[code];
   return {
@@ -44,8 +51,10 @@ export function toProblem(error: FastifyError | AppError | Error, request: Fasti
   }
   const mapped = fastifyError.code ? fastifyCodes[fastifyError.code] : undefined;
   if (mapped) return problem(mapped, problemCatalog[mapped].title, request);
-  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
-    return { ...problem('validation_failed', fastifyError.message, request), status: fastifyError.statusCode };
+  const status = fastifyError.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    // Any other client error Fastify raises (bad URL, bad headers…): its message is safe to show.
+    return problem(byStatus[status] ?? 'bad_request', fastifyError.message, request);
   }
   if (isTransientDatabaseError(error)) {
     return problem('service_unavailable', 'The database is unavailable; retry shortly', request);

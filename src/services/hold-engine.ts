@@ -73,13 +73,6 @@ export class HoldEngine {
     });
   }
 
-  /** Holds waiting for a transaction, across shows (for metrics and shutdown). */
-  get waiting(): number {
-    let count = 0;
-    for (const lane of this.lanes.values()) count += lane.length;
-    return count;
-  }
-
   private async drain(showId: string, lane: WaitingHold[]): Promise<void> {
     while (lane.length > 0) {
       await this.commitGroup(showId, lane.splice(0, this.options.maxGroupSize));

@@ -179,4 +179,7 @@ describe('unknown routes', () => {
   it('answer 404 problem+json', async () => {
     expectProblem(await ctx.app.inject({ method: 'GET', url: '/nope' }), 404, 'not_found');
   });
+  it('a malformed URL answers 400 bad_request', async () => {
+    expectProblem(await ctx.app.inject({ method: 'GET', url: '/api/shows/%E0%A4%A' }), 400, 'bad_request');
+  });
 });
