@@ -53,7 +53,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     // Take a caller's X-Request-Id when it is sane, so one id follows a request across services.
     requestIdHeader: false,
     // Errors Fastify raises before routing (a malformed URL) get the same problem+json.
-    frameworkErrors: (error, request, reply) => sendProblem(reply, toProblem(error, request)),
+    frameworkErrors: (error, request, reply) => {
+      void sendProblem(reply, toProblem(error, request));
+    },
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
