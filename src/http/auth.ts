@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
-import { secretMatches, type Caller } from '../services/booking.service.js';
+import { hashSecret, secretMatches } from '../secrets.js';
+import type { Caller } from '../services/booking.service.js';
 
 function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -20,7 +20,7 @@ export class Authenticator {
   private readonly adminKeyHash: Buffer;
 
   constructor(adminApiKey: string) {
-    this.adminKeyHash = createHash('sha256').update(adminApiKey).digest();
+    this.adminKeyHash = hashSecret(adminApiKey);
   }
 
   isAdmin(request: FastifyRequest): boolean {

@@ -51,10 +51,11 @@ export class ExpiryScheduler {
     private readonly logger: Logger,
   ) {}
 
-  schedule(showId: string, expiresAt: Date, dbNowMs: number): void {
-    // pg hands timestamps over truncated to the millisecond; +1 puts the job at or after the real deadline.
+  schedule(showId: string, createdAt: Date, expiresAt: Date): void {
+    // pg hands timestamps over truncated to the millisecond; +1 puts the job at or after the real
+    // deadline. The delay is the hold's length by the database clock, whatever Node's clock says.
     const dueAt = expiresAt.getTime() + 1;
-    const delay = Math.max(0, Math.ceil(dueAt - dbNowMs));
+    const delay = dueAt - createdAt.getTime();
     this.queue.add(EXPIRE_JOB, { showId, dueAt }, { jobId: expireJobId(showId, dueAt), delay }).then(
       () => {
         if (this.failing) this.logger.info('expiry jobs are being scheduled again');

@@ -41,8 +41,8 @@ export class BookingRepository {
     showId: string,
     holds: NewHold[],
     ttlSeconds: number,
-  ): Promise<{ createdAt: Date; expiresAt: Date; dbNowMs: number }> {
-    const { rows } = await client.query<{ createdAt: Date; expiresAt: Date; dbNowMs: number }>(
+  ): Promise<{ createdAt: Date; expiresAt: Date }> {
+    const { rows } = await client.query<{ createdAt: Date; expiresAt: Date }>(
       `WITH t AS (
          SELECT statement_timestamp() AS created_at,
                 statement_timestamp() + make_interval(secs => $5) AS expires_at),
@@ -53,9 +53,7 @@ export class BookingRepository {
          RETURNING seats),
        counted AS (
          UPDATE shows SET held_seats = held_seats + (SELECT sum(seats) FROM inserted) WHERE id = $1)
-       SELECT created_at AS "createdAt", expires_at AS "expiresAt",
-              (extract(epoch FROM created_at) * 1000)::float8 AS "dbNowMs"
-       FROM t`,
+       SELECT created_at AS "createdAt", expires_at AS "expiresAt" FROM t`,
       [showId, holds.map((h) => h.id), holds.map((h) => h.seats), holds.map((h) => h.tokenHash), ttlSeconds],
     );
     return rows[0]!;

@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { withTransaction, type Pool } from '../db/pool.js';
 import { AppError } from '../errors.js';
 import type { Booking, BookingRepository, StoredBooking } from '../repositories/booking.repository.js';
 import type { ShowRepository } from '../repositories/show.repository.js';
+import { secretMatches } from '../secrets.js';
 import { decide, type CustomerAction } from './booking-rules.js';
 import type { GrantedHold, HoldEngine } from './hold-engine.js';
 
@@ -12,11 +12,6 @@ export interface Caller {
   holdToken?: string;
   /** Some credential was sent, even if it turned out to be wrong (403 rather than 401). */
   presentedCredentials: boolean;
-}
-
-/** Constant-time comparison of a presented secret with the hash of the real one. */
-export function secretMatches(presented: string, expectedHash: Buffer): boolean {
-  return timingSafeEqual(createHash('sha256').update(presented).digest(), expectedHash);
 }
 
 /** A booking as a customer sees it: a PENDING hold past its deadline is EXPIRED, swept or not. */

@@ -1,9 +1,10 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import { AppError } from '../errors.js';
 import type { Booking, BookingRepository, NewHold } from '../repositories/booking.repository.js';
 import type { ShowRepository } from '../repositories/show.repository.js';
+import { hashSecret, newTokens } from '../secrets.js';
 import { allocateSeats } from './booking-rules.js';
 
 export interface GrantedHold {
@@ -13,7 +14,7 @@ export interface GrantedHold {
 }
 
 /** Told once per committed group, after commit, so the group's holds get an expiry job. */
-export type GroupCommitted = (showId: string, expiresAt: Date, dbNowMs: number) => void;
+export type GroupCommitted = (showId: string, createdAt: Date, expiresAt: Date) => void;
 
 interface WaitingHold {
   seats: number;
@@ -34,13 +35,7 @@ export interface HoldEngineOptions {
 interface GroupOutcome {
   /** One answer per request of the group, in order. */
   answers: ({ hold: GrantedHold; error?: undefined } | { hold?: undefined; error: AppError })[];
-  committed?: { expiresAt: Date; dbNowMs: number };
-}
-
-const TOKEN_BYTES = 32;
-
-export function hashHoldToken(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
+  committed?: { createdAt: Date; expiresAt: Date };
 }
 
 /**
@@ -99,12 +94,13 @@ export class HoldEngine {
           group.map((request) => request.seats),
           free,
         );
-        const secrets = randomBytes(TOKEN_BYTES * group.length);
+        // Tokens only for the granted requests: in a sell-out most of a group is refused.
+        const tokens = newTokens(granted.filter(Boolean).length);
         const holds: (NewHold & { token: string })[] = [];
         const slots = group.map((request, index) => {
           if (!granted[index]) return -1;
-          const token = secrets.subarray(index * TOKEN_BYTES, (index + 1) * TOKEN_BYTES).toString('base64url');
-          holds.push({ id: randomUUID(), seats: request.seats, token, tokenHash: hashHoldToken(token) });
+          const token = tokens[holds.length]!;
+          holds.push({ id: randomUUID(), seats: request.seats, token, tokenHash: hashSecret(token) });
           return holds.length - 1;
         });
         const soldOut = () => new AppError('sold_out', `Only ${left} seat(s) are available`, { available_seats: left });
@@ -140,6 +136,6 @@ export class HoldEngine {
       else request.reject(answer.error);
     });
     const { committed } = outcome;
-    if (committed) this.options.onGroupCommitted(showId, committed.expiresAt, committed.dbNowMs);
+    if (committed) this.options.onGroupCommitted(showId, committed.createdAt, committed.expiresAt);
   }
 }
