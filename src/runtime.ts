@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Config } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { migrate } from './db/migrate.js';
 import type { Logger } from './logger.js';
 
@@ -44,4 +44,21 @@ export function resolveAdminKey(config: Config): { key: string; file?: string } 
   const key = randomBytes(24).toString('base64url');
   writeFileSync(file, `${key}\n`, { mode: 0o600 });
   return { key, file };
+}
+
+/**
+ * Runs a process entry point with the checked configuration. A bad configuration prints
+ * its message alone; any other failure prints what failed; both exit with status 1.
+ */
+export async function runEntryPoint(what: string, main: (config: Config) => Promise<void>): Promise<void> {
+  try {
+    await main(loadConfig());
+  } catch (error) {
+    process.stderr.write(
+      error instanceof ConfigError
+        ? `${error.message}\n`
+        : `${what} failed: ${(error as Error).stack ?? String(error)}\n`,
+    );
+    process.exit(1);
+  }
 }

@@ -1,12 +1,12 @@
 import closeWithGrace from 'close-with-grace';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import type { Config } from './config.js';
 import { createPool } from './db/pool.js';
 import { buildApp } from './http/app.js';
 import { createLogger } from './logger.js';
 import { createExpiryQueue, ExpiryScheduler, producerConnection } from './queue/expiry-queue.js';
 import { BookingRepository } from './repositories/booking.repository.js';
 import { ShowRepository } from './repositories/show.repository.js';
-import { openDatabase, resolveAdminKey } from './runtime.js';
+import { openDatabase, resolveAdminKey, runEntryPoint } from './runtime.js';
 import { ExpiryService } from './services/expiry.service.js';
 
 async function main(config: Config): Promise<void> {
@@ -61,13 +61,4 @@ async function main(config: Config): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-try {
-  await main(loadConfig());
-} catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`${error.message}\n`);
-  } else {
-    process.stderr.write(`Failed to start: ${(error as Error).stack ?? String(error)}\n`);
-  }
-  process.exit(1);
-}
+await runEntryPoint('Start-up', main);

@@ -1,11 +1,12 @@
 import closeWithGrace from 'close-with-grace';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { createPool } from './db/pool.js';
 import { migrate } from './db/migrate.js';
 import { createLogger } from './logger.js';
 import { startExpiryWorker } from './queue/expiry-worker.js';
 import { BookingRepository } from './repositories/booking.repository.js';
 import { ShowRepository } from './repositories/show.repository.js';
+import { runEntryPoint } from './runtime.js';
 import { ExpiryService } from './services/expiry.service.js';
 
 async function main(config: Config): Promise<void> {
@@ -34,13 +35,4 @@ async function main(config: Config): Promise<void> {
   logger.info({ sweepIntervalSeconds: config.SWEEP_INTERVAL_SECONDS }, 'expiry worker running');
 }
 
-try {
-  await main(loadConfig());
-} catch (error) {
-  process.stderr.write(
-    error instanceof ConfigError
-      ? `${error.message}\n`
-      : `Failed to start: ${(error as Error).stack ?? String(error)}\n`,
-  );
-  process.exit(1);
-}
+await runEntryPoint('Worker start-up', main);

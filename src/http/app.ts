@@ -83,7 +83,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   app.setErrorHandler((error, request, reply) => {
     const problem = toProblem(error as Error, request);
-    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    // AppErrors are answers the code chose (and logged where they arose); anything else is a fault.
+    if (problem.status >= 500 && !(error instanceof AppError)) request.log.error({ err: error }, 'request failed');
     return sendProblem(reply, problem);
   });
   app.setNotFoundHandler((request, reply) =>

@@ -8,13 +8,8 @@ import {
   type ProblemCode,
 } from '../errors.js';
 
-const fastifyCodes: Record<string, ProblemCode> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
-};
-
+// Client errors Fastify raises itself (body too large, content type, bad URL…), by status.
+// Invalid JSON never gets here as a Fastify error: our JSON parser throws AppError.
 const byStatus: Partial<Record<number, ProblemCode>> = {
   404: 'not_found',
   405: 'method_not_allowed',
@@ -49,11 +44,9 @@ export function toProblem(error: FastifyError | AppError | Error, request: Fasti
     const detail = errors.map((issue) => `${issue.path} ${issue.message}`).join('; ');
     return problem('validation_failed', detail, request, { errors });
   }
-  const mapped = fastifyError.code ? fastifyCodes[fastifyError.code] : undefined;
-  if (mapped) return problem(mapped, problemCatalog[mapped].title, request);
   const status = fastifyError.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    // Any other client error Fastify raises (bad URL, bad headers…): its message is safe to show.
+    // Fastify's own client-error messages are safe to show.
     return problem(byStatus[status] ?? 'bad_request', fastifyError.message, request);
   }
   if (isTransientDatabaseError(error)) {

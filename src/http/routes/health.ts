@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppServices } from '../app.js';
-import { problemType } from '../../errors.js';
+import { AppError } from '../../errors.js';
 import { Health, problems } from '../schemas.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
@@ -37,26 +37,12 @@ export const healthRoutes: FastifyPluginAsyncTypebox<AppServices> = async (app, 
         response: { 200: Health, ...problems(503) },
       },
     },
-    async (request, reply) => {
+    async () => {
       const checks: Record<string, string> = { database: await check(() => pool.query('SELECT 1')) };
       if (pingRedis) checks.redis = await check(pingRedis);
-      if (Object.values(checks).every((state) => state === 'ok')) return { status: 'ready', checks };
-      return reply
-        .code(503)
-        .type('application/problem+json')
-        .header('retry-after', '1')
-        .send({
-          type: problemType('service_unavailable'),
-          title: 'Not ready',
-          status: 503,
-          detail: `Unavailable: ${Object.keys(checks)
-            .filter((name) => checks[name] !== 'ok')
-            .join(', ')}`,
-          code: 'service_unavailable',
-          instance: '/health/ready',
-          request_id: request.id,
-          checks,
-        });
+      const down = Object.keys(checks).filter((name) => checks[name] !== 'ok');
+      if (down.length > 0) throw new AppError('service_unavailable', `Unavailable: ${down.join(', ')}`, { checks });
+      return { status: 'ready', checks };
     },
   );
 };
