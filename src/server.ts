@@ -7,7 +7,10 @@ import { createExpiryQueue, ExpiryScheduler, producerConnection } from './queue/
 import { BookingRepository } from './repositories/booking.repository.js';
 import { ShowRepository } from './repositories/show.repository.js';
 import { openDatabase, resolveAdminKey, runEntryPoint } from './runtime.js';
+import { IdempotencyRepository } from './repositories/idempotency.repository.js';
 import { ExpiryService } from './services/expiry.service.js';
+import { HousekeepingService } from './services/housekeeping.service.js';
+import { IdempotencyService } from './services/idempotency.service.js';
 
 async function main(config: Config): Promise<void> {
   const logger = createLogger(config, 'api');
@@ -24,9 +27,13 @@ async function main(config: Config): Promise<void> {
   const scheduler = queue ? new ExpiryScheduler(queue, logger) : undefined;
   let sweepTimer: NodeJS.Timeout | undefined;
   if (!redis) {
-    const expiry = new ExpiryService(pool, new ShowRepository(pool), new BookingRepository(pool), logger);
+    const housekeeping = new HousekeepingService(
+      new ExpiryService(pool, new ShowRepository(pool), new BookingRepository(pool), logger),
+      new IdempotencyService(new IdempotencyRepository(pool)),
+      logger,
+    );
     sweepTimer = setInterval(() => {
-      expiry.sweep().catch((error: unknown) => logger.warn({ err: error }, 'expiry sweep failed'));
+      housekeeping.run().catch((error: unknown) => logger.warn({ err: error }, 'expiry sweep failed'));
     }, config.SWEEP_INTERVAL_SECONDS * 1000);
   }
 

@@ -7,7 +7,10 @@ import { startExpiryWorker } from './queue/expiry-worker.js';
 import { BookingRepository } from './repositories/booking.repository.js';
 import { ShowRepository } from './repositories/show.repository.js';
 import { runEntryPoint } from './runtime.js';
+import { IdempotencyRepository } from './repositories/idempotency.repository.js';
 import { ExpiryService } from './services/expiry.service.js';
+import { HousekeepingService } from './services/housekeeping.service.js';
+import { IdempotencyService } from './services/idempotency.service.js';
 
 async function main(config: Config): Promise<void> {
   if (!config.DATABASE_URL || !config.REDIS_URL) {
@@ -19,10 +22,12 @@ async function main(config: Config): Promise<void> {
   await migrate(config.DATABASE_URL, (message) => logger.debug(message));
   const pool = createPool(config.DATABASE_URL, Math.min(config.DB_POOL_SIZE, 10), logger);
   const expiry = new ExpiryService(pool, new ShowRepository(pool), new BookingRepository(pool), logger);
+  const housekeeping = new HousekeepingService(expiry, new IdempotencyService(new IdempotencyRepository(pool)), logger);
   const worker = await startExpiryWorker({
     redisUrl: config.REDIS_URL,
     prefix: config.QUEUE_PREFIX,
     expiry,
+    sweep: () => housekeeping.run(),
     sweepIntervalMs: config.SWEEP_INTERVAL_SECONDS * 1000,
     logger,
   });

@@ -13,7 +13,10 @@ import { ShowRepository } from '../repositories/show.repository.js';
 import { BookingService } from '../services/booking.service.js';
 import { HoldEngine, type GroupCommitted } from '../services/hold-engine.js';
 import { ShowService } from '../services/show.service.js';
+import { IdempotencyRepository } from '../repositories/idempotency.repository.js';
+import { IdempotencyService } from '../services/idempotency.service.js';
 import { Authenticator } from './auth.js';
+import { IdempotencyHttp } from './idempotency.js';
 import { sendProblem, toProblem } from './problem.js';
 import { bookingRoutes } from './routes/bookings.js';
 import { healthRoutes } from './routes/health.js';
@@ -38,6 +41,7 @@ export interface AppServices {
   shows: ShowService;
   bookings: BookingService;
   auth: Authenticator;
+  idempotency: IdempotencyHttp;
   pingRedis?: () => Promise<unknown>;
 }
 
@@ -125,10 +129,15 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   const shows = new ShowRepository(pool);
   const bookings = new BookingRepository(pool);
+  const idempotency = new IdempotencyService(new IdempotencyRepository(pool));
+  const auth = new Authenticator(deps.adminApiKey);
+  const idempotencyHttp = new IdempotencyHttp(idempotency, auth);
+  idempotencyHttp.register(app);
   const engine = new HoldEngine({
     pool,
     shows,
     bookings,
+    idempotency,
     holdTtlSeconds: config.HOLD_TTL_SECONDS,
     maxGroupSize: config.HOLD_GROUP_MAX,
     onGroupCommitted: deps.onHoldGroupCommitted ?? (() => {}),
@@ -137,9 +146,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const services: AppServices = {
     config,
     pool,
-    shows: new ShowService(shows),
-    bookings: new BookingService(pool, shows, bookings, engine),
-    auth: new Authenticator(deps.adminApiKey),
+    shows: new ShowService(pool, shows, idempotency),
+    bookings: new BookingService(pool, shows, bookings, engine, idempotency),
+    auth,
+    idempotency: idempotencyHttp,
     ...(deps.pingRedis ? { pingRedis: deps.pingRedis } : {}),
   };
   await app.register(healthRoutes, services);

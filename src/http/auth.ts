@@ -35,6 +35,16 @@ export class Authenticator {
     }
   };
 
+  /**
+   * Whose Idempotency-Keys a request uses: the admin, the holder of one hold token, or
+   * anonymous customers (whose keys must be unguessable, as UUIDs are).
+   */
+  scope(request: FastifyRequest): string {
+    if (this.isAdmin(request)) return 'admin';
+    const holdToken = holdTokenHeader(request);
+    return holdToken === undefined ? 'anonymous' : `token:${hashSecret(holdToken).toString('hex')}`;
+  }
+
   caller(request: FastifyRequest): Caller {
     const holdToken = holdTokenHeader(request);
     return {

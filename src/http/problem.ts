@@ -57,6 +57,6 @@ export function toProblem(error: FastifyError | AppError | Error, request: Fasti
 
 export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
   if (body.status === 401) void reply.header('www-authenticate', 'Bearer');
-  if (body.status === 503) void reply.header('retry-after', '1');
+  if (body.status === 503 || body.code === 'idempotency_in_progress') void reply.header('retry-after', '1');
   return reply.code(body.status).type('application/problem+json').send(body);
 }

@@ -7,6 +7,16 @@ const DateTime = (description?: string) =>
   Type.Unsafe<Date | string>({ type: 'string', format: 'date-time', ...(description ? { description } : {}) });
 export const IdParams = Type.Object({ id: Uuid });
 
+// Checked by the idempotency preHandler (400 invalid_idempotency_key); declared for the docs.
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      description:
+        'Makes a retry safe: the same key with the same request within 24 hours replays the first answer (hold_token included) instead of acting again. 1–255 printable ASCII characters; use a fresh UUID per request.',
+    }),
+  ),
+});
+
 // ISO 8601 with a UTC offset ("Z" or "+02:00"): a show time without one is ambiguous.
 const isoWithOffset = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?)?(Z|[+-]\\d{2}:\\d{2})$';
 

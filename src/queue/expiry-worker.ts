@@ -8,6 +8,8 @@ export interface ExpiryWorkerOptions {
   redisUrl: string;
   prefix: string;
   expiry: ExpiryService;
+  /** The periodic job (HousekeepingService.run in production). */
+  sweep: () => Promise<unknown>;
   sweepIntervalMs: number;
   concurrency?: number;
   logger: Logger;
@@ -24,13 +26,13 @@ export interface RunningExpiryWorker {
  * re-reads the database and is idempotent, so replicas and retries are harmless.
  */
 export async function startExpiryWorker(options: ExpiryWorkerOptions): Promise<RunningExpiryWorker> {
-  const { redisUrl, prefix, expiry, sweepIntervalMs, logger } = options;
+  const { redisUrl, prefix, expiry, sweep, sweepIntervalMs, logger } = options;
   // Workers block on Redis; BullMQ requires maxRetriesPerRequest: null for them.
   const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const schedulerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
 
-  const processor = async (job: Job, token?: string): Promise<number> => {
-    if (job.name === SWEEP_JOB) return expiry.sweep();
+  const processor = async (job: Job, token?: string): Promise<unknown> => {
+    if (job.name === SWEEP_JOB) return sweep();
     if (job.name !== EXPIRE_JOB) throw new Error(`unknown job ${job.name}`);
     const { showId, dueAt } = job.data as ExpireJobData;
     const retryInMs = await expiry.expireDue(showId, new Date(dueAt));

@@ -43,8 +43,8 @@ export class ShowRepository {
   constructor(private readonly pool: Pool) {}
 
   /** Inserts the show unless start_time is not in the future by the database clock; null then. */
-  async create(show: NewShow): Promise<Show | null> {
-    const { rows } = await this.pool.query<Show>(
+  async create(show: NewShow, client?: PoolClient): Promise<Show | null> {
+    const { rows } = await (client ?? this.pool).query<Show>(
       `INSERT INTO shows (title, description, start_time, total_seats)
        SELECT $1, $2, date_trunc('milliseconds', $3::timestamptz), $4 WHERE $3::timestamptz > statement_timestamp()
        RETURNING id, title, description, start_time, total_seats, total_seats AS available_seats, created_at`,

@@ -5,6 +5,7 @@ import type { ShowRepository } from '../repositories/show.repository.js';
 import { secretMatches } from '../secrets.js';
 import { decide, type CustomerAction } from './booking-rules.js';
 import type { GrantedHold, HoldEngine } from './hold-engine.js';
+import type { IdempotencyService, Recorder } from './idempotency.service.js';
 
 /** Who is asking: the admin key, a hold token, or credentials that are neither. */
 export interface Caller {
@@ -34,39 +35,48 @@ export class BookingService {
     private readonly shows: ShowRepository,
     private readonly bookings: BookingRepository,
     private readonly engine: HoldEngine,
+    private readonly idempotency: IdempotencyService,
   ) {}
 
-  hold(showId: string, seats: number): Promise<GrantedHold> {
-    return this.engine.hold(showId, seats);
+  hold(showId: string, seats: number, recorder?: Recorder<GrantedHold>): Promise<GrantedHold> {
+    return this.engine.hold(showId, seats, recorder);
   }
 
   async get(id: string, caller: Caller): Promise<Booking> {
     return asSeen(await this.authorized(id, caller));
   }
 
-  confirm(id: string, caller: Caller): Promise<Booking> {
-    return this.act('confirm', id, caller);
+  confirm(id: string, caller: Caller, recorder?: Recorder<Booking>): Promise<Booking> {
+    return this.act('confirm', id, caller, recorder);
   }
 
-  cancel(id: string, caller: Caller): Promise<Booking> {
-    return this.act('cancel', id, caller);
+  cancel(id: string, caller: Caller, recorder?: Recorder<Booking>): Promise<Booking> {
+    return this.act('cancel', id, caller, recorder);
   }
 
-  private async act(action: CustomerAction, id: string, caller: Caller): Promise<Booking> {
+  private async act(
+    action: CustomerAction,
+    id: string,
+    caller: Caller,
+    recorder: Recorder<Booking> | undefined,
+  ): Promise<Booking> {
     const { show_id: showId } = await this.authorized(id, caller);
     const result = await withTransaction(this.pool, async (client) => {
       await this.shows.lockInventory(client, showId);
       // Read again under the show's lock: no other transition of this booking can run now.
       const current = (await this.bookings.findById(id, client))!;
       const decision = decide(action, current.status, current.overdue);
+      let booking: Booking;
       switch (decision.kind) {
         case 'transition': {
           const moved = await this.bookings.transition(client, id, decision.from, decision.to);
           if (!moved) throw new Error(`booking ${id} left ${decision.from} while its show was locked`);
-          return { booking: moved };
+          booking = moved;
+          break;
         }
         case 'unchanged':
-          return { booking: asSeen(current) };
+          booking = asSeen(current);
+          break;
         case 'expire_then_reject':
           // Commit the expiry (the seats go back on sale now), then answer with the error.
           await this.bookings.expireOverdue(client, showId);
@@ -74,6 +84,8 @@ export class BookingService {
         case 'reject':
           return { error: decision.error };
       }
+      if (recorder) await this.idempotency.recordWithin(client, recorder, booking);
+      return { booking };
     });
     if (result.error) throw result.error;
     return result.booking;

@@ -6,6 +6,7 @@ import type { Booking, BookingRepository, NewHold } from '../repositories/bookin
 import type { ShowRepository } from '../repositories/show.repository.js';
 import { hashSecret, newTokens } from '../secrets.js';
 import { allocateSeats } from './booking-rules.js';
+import type { IdempotencyService, Recorder } from './idempotency.service.js';
 
 export interface GrantedHold {
   booking: Booking;
@@ -18,6 +19,7 @@ export type GroupCommitted = (showId: string, createdAt: Date, expiresAt: Date) 
 
 interface WaitingHold {
   seats: number;
+  recorder: Recorder<GrantedHold> | undefined;
   resolve(hold: GrantedHold): void;
   reject(error: unknown): void;
 }
@@ -26,6 +28,7 @@ export interface HoldEngineOptions {
   pool: Pool;
   shows: ShowRepository;
   bookings: BookingRepository;
+  idempotency: IdempotencyService;
   holdTtlSeconds: number;
   maxGroupSize: number;
   onGroupCommitted: GroupCommitted;
@@ -55,14 +58,15 @@ export class HoldEngine {
 
   constructor(private readonly options: HoldEngineOptions) {}
 
-  hold(showId: string, seats: number): Promise<GrantedHold> {
+  /** Holds the seats; with a recorder, the answer is recorded in the hold's own transaction. */
+  hold(showId: string, seats: number, recorder?: Recorder<GrantedHold>): Promise<GrantedHold> {
     return new Promise<GrantedHold>((resolve, reject) => {
       const waiting = this.lanes.get(showId);
       if (waiting) {
-        waiting.push({ seats, resolve, reject });
+        waiting.push({ seats, recorder, resolve, reject });
         return;
       }
-      const lane: WaitingHold[] = [{ seats, resolve, reject }];
+      const lane: WaitingHold[] = [{ seats, recorder, resolve, reject }];
       this.lanes.set(showId, lane);
       void this.drain(showId, lane);
     });
@@ -77,7 +81,7 @@ export class HoldEngine {
 
   /** Never throws: every waiting request is answered, with a hold or an error. */
   private async commitGroup(showId: string, group: WaitingHold[]): Promise<void> {
-    const { pool, shows, bookings, holdTtlSeconds, logger } = this.options;
+    const { pool, shows, bookings, idempotency, holdTtlSeconds, logger } = this.options;
     let outcome: GroupOutcome;
     try {
       outcome = await withTransaction(pool, async (client): Promise<GroupOutcome> => {
@@ -86,30 +90,40 @@ export class HoldEngine {
         if (!inventory) return refuseAll(new AppError('show_not_found'));
         if (inventory.started)
           return refuseAll(new AppError('show_started', 'Seats can no longer be held for this show'));
-        let free = inventory.totalSeats - inventory.heldSeats - inventory.confirmedSeats;
-        const wanted = group.reduce((sum, request) => sum + request.seats, 0);
-        if (free < wanted) free += await bookings.expireOverdue(client, showId);
 
+        // A request whose Idempotency-Key a retry took over meanwhile fails alone, holding nothing.
+        const claims = group.flatMap((request) => (request.recorder ? [request.recorder.claim] : []));
+        const owned = claims.length > 0 ? await idempotency.lockOwned(client, claims) : new Set();
+        const keyTakenOver = new Set(group.filter((request) => request.recorder && !owned.has(request.recorder.claim)));
+        const contenders = group.filter((request) => !keyTakenOver.has(request));
+
+        let free = inventory.totalSeats - inventory.heldSeats - inventory.confirmedSeats;
+        const wanted = contenders.reduce((sum, request) => sum + request.seats, 0);
+        if (free < wanted) free += await bookings.expireOverdue(client, showId);
         const { granted, left } = allocateSeats(
-          group.map((request) => request.seats),
+          contenders.map((request) => request.seats),
           free,
         );
+        const winners = contenders.filter((_, index) => granted[index]);
         // Tokens only for the granted requests: in a sell-out most of a group is refused.
-        const tokens = newTokens(granted.filter(Boolean).length);
-        const holds: (NewHold & { token: string })[] = [];
-        const slots = group.map((request, index) => {
-          if (!granted[index]) return -1;
-          const token = tokens[holds.length]!;
-          holds.push({ id: randomUUID(), seats: request.seats, token, tokenHash: hashSecret(token) });
-          return holds.length - 1;
+        const tokens = newTokens(winners.length);
+        const holds = new Map<WaitingHold, NewHold & { token: string }>(
+          winners.map((request, index) => {
+            const token = tokens[index]!;
+            return [request, { id: randomUUID(), seats: request.seats, token, tokenHash: hashSecret(token) }];
+          }),
+        );
+        const soldOut = new AppError('sold_out', `Only ${left} seat(s) are available`, { available_seats: left });
+        const keyTaken = new AppError('idempotency_in_progress', 'The Idempotency-Key was taken over by a retry');
+        const refusal = (request: WaitingHold): { error: AppError } => ({
+          error: keyTakenOver.has(request) ? keyTaken : soldOut,
         });
-        const soldOut = () => new AppError('sold_out', `Only ${left} seat(s) are available`, { available_seats: left });
-        if (holds.length === 0) return refuseAll(soldOut());
+        if (holds.size === 0) return { answers: group.map(refusal) };
 
-        const inserted = await bookings.insertHolds(client, showId, holds, holdTtlSeconds);
-        const answers = slots.map((slot) => {
-          const hold = holds[slot];
-          if (!hold) return { error: soldOut() };
+        const inserted = await bookings.insertHolds(client, showId, [...holds.values()], holdTtlSeconds);
+        const answers = group.map((request): GroupOutcome['answers'][number] => {
+          const hold = holds.get(request);
+          if (!hold) return refusal(request);
           const booking: Booking = {
             id: hold.id,
             show_id: showId,
@@ -121,6 +135,14 @@ export class HoldEngine {
           };
           return { hold: { booking, holdToken: hold.token } };
         });
+        // Each granted keyed request's answer commits with its hold (their keys are locked above).
+        await idempotency.recordAllWithin(
+          client,
+          group.flatMap((request, index) => {
+            const hold = answers[index]!.hold;
+            return request.recorder && hold ? [{ recorder: request.recorder, result: hold }] : [];
+          }),
+        );
         return { answers, committed: inserted };
       });
     } catch (error) {

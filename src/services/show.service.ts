@@ -1,5 +1,7 @@
+import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import { AppError } from '../errors.js';
 import type { NewShow, Show, ShowPageCursor, ShowRepository } from '../repositories/show.repository.js';
+import type { IdempotencyService, Recorder } from './idempotency.service.js';
 
 export interface ShowPage {
   shows: Show[];
@@ -31,10 +33,24 @@ export function decodeCursor(cursor: string): ShowPageCursor {
 }
 
 export class ShowService {
-  constructor(private readonly shows: ShowRepository) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly shows: ShowRepository,
+    private readonly idempotency: IdempotencyService,
+  ) {}
 
-  async create(show: NewShow): Promise<Show> {
-    const created = await this.shows.create(show);
+  /** With a recorder, the show and the answer to its Idempotency-Key commit together. */
+  async create(show: NewShow, recorder?: Recorder<Show>): Promise<Show> {
+    if (!recorder) return this.insert(show);
+    return withTransaction(this.pool, async (client) => {
+      const created = await this.insert(show, client);
+      await this.idempotency.recordWithin(client, recorder, created);
+      return created;
+    });
+  }
+
+  private async insert(show: NewShow, client?: PoolClient): Promise<Show> {
+    const created = await this.shows.create(show, client);
     if (!created) throw new AppError('start_time_in_past', 'start_time must be in the future');
     return created;
   }

@@ -67,6 +67,7 @@ describe('expiry through BullMQ', () => {
       redisUrl: inject('redisUrl'),
       prefix,
       expiry: expiryFor(withJobs),
+      sweep: () => expiryFor(withJobs).sweep(),
       sweepIntervalMs: 60_000,
       logger,
     });
@@ -102,6 +103,7 @@ describe('the sweep', () => {
       redisUrl: inject('redisUrl'),
       prefix: `${prefix}-sweep`,
       expiry: expiryFor(withoutJobs),
+      sweep: () => expiryFor(withoutJobs).sweep(),
       sweepIntervalMs: 1000,
       logger,
     });

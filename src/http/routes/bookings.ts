@@ -1,10 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppServices } from '../app.js';
-import { Booking, IdParams, problems } from '../schemas.js';
+import type { Booking as BookingRecord } from '../../repositories/booking.repository.js';
+import type { Answer } from '../../services/idempotency.service.js';
+import { sendAnswer } from '../idempotency.js';
+import { Booking, IdempotencyHeaders, IdParams, problems } from '../schemas.js';
 
 const bookingAuth: Record<string, string[]>[] = [{ holdToken: [] }, { adminKey: [] }];
 
-export const bookingRoutes: FastifyPluginAsyncTypebox<AppServices> = async (app, { bookings, auth }) => {
+const bookingAnswer = (booking: BookingRecord): Answer => ({ statusCode: 200, body: { ...booking } });
+
+export const bookingRoutes: FastifyPluginAsyncTypebox<AppServices> = async (app, { bookings, auth, idempotency }) => {
   app.get(
     '/api/bookings/:id',
     {
@@ -30,10 +35,19 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<AppServices> = async (app,
         tags: ['bookings'],
         security: bookingAuth,
         params: IdParams,
-        response: { 200: Booking, ...problems(400, 401, 403, 404, 409, 429, 503) },
+        headers: IdempotencyHeaders,
+        response: { 200: Booking, ...problems(400, 401, 403, 404, 409, 422, 429, 503) },
       },
+      preHandler: idempotency.claim,
     },
-    async (request) => bookings.confirm(request.params.id, auth.caller(request)),
+    async (request, reply) => {
+      const booking = await bookings.confirm(
+        request.params.id,
+        auth.caller(request),
+        idempotency.recorder(request, bookingAnswer),
+      );
+      return sendAnswer(reply, bookingAnswer(booking));
+    },
   );
 
   app.post(
@@ -46,9 +60,18 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<AppServices> = async (app,
         tags: ['bookings'],
         security: bookingAuth,
         params: IdParams,
-        response: { 200: Booking, ...problems(400, 401, 403, 404, 409, 429, 503) },
+        headers: IdempotencyHeaders,
+        response: { 200: Booking, ...problems(400, 401, 403, 404, 409, 422, 429, 503) },
       },
+      preHandler: idempotency.claim,
     },
-    async (request) => bookings.cancel(request.params.id, auth.caller(request)),
+    async (request, reply) => {
+      const booking = await bookings.cancel(
+        request.params.id,
+        auth.caller(request),
+        idempotency.recorder(request, bookingAnswer),
+      );
+      return sendAnswer(reply, bookingAnswer(booking));
+    },
   );
 };

@@ -1,30 +1,52 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppServices } from '../app.js';
-import { bookBody, CreateShowBody, HeldBooking, IdParams, ListShowsQuery, problems, Show } from '../schemas.js';
+import type { Show } from '../../repositories/show.repository.js';
+import type { GrantedHold } from '../../services/hold-engine.js';
+import type { Answer } from '../../services/idempotency.service.js';
+import { sendAnswer } from '../idempotency.js';
+import {
+  bookBody,
+  CreateShowBody,
+  HeldBooking,
+  IdempotencyHeaders,
+  IdParams,
+  ListShowsQuery,
+  problems,
+  Show as ShowSchema,
+} from '../schemas.js';
 
-export const showRoutes: FastifyPluginAsyncTypebox<AppServices> = async (app, { shows, bookings, auth, config }) => {
+const showAnswer = (show: Show): Answer => ({ statusCode: 201, body: { ...show }, location: `/api/shows/${show.id}` });
+const holdAnswer = ({ booking, holdToken }: GrantedHold): Answer => ({
+  statusCode: 201,
+  body: { ...booking, hold_token: holdToken },
+  location: `/api/bookings/${booking.id}`,
+});
+
+export const showRoutes: FastifyPluginAsyncTypebox<AppServices> = async (
+  app,
+  { shows, bookings, auth, idempotency, config },
+) => {
   app.post(
     '/api/shows',
     {
-      preHandler: auth.requireAdmin,
+      preHandler: [auth.requireAdmin, idempotency.claim],
       schema: {
         summary: 'Create a show (admin)',
         tags: ['shows'],
         security: [{ adminKey: [] }],
+        headers: IdempotencyHeaders,
         body: CreateShowBody,
-        response: { 201: Show, ...problems(400, 401, 413, 415, 422, 429, 503) },
+        response: { 201: ShowSchema, ...problems(400, 401, 409, 413, 415, 422, 429, 503) },
       },
     },
     async (request, reply) => {
       const { title, description, start_time, total_seats } = request.body;
-      const show = await shows.create({
-        title,
-        description: description ?? null,
-        startTime: start_time,
-        totalSeats: total_seats,
-      });
-      return reply.code(201).header('location', `/api/shows/${show.id}`).send(show);
+      const show = await shows.create(
+        { title, description: description ?? null, startTime: start_time, totalSeats: total_seats },
+        idempotency.recorder(request, showAnswer),
+      );
+      return sendAnswer(reply, showAnswer(show));
     },
   );
 
@@ -36,7 +58,7 @@ export const showRoutes: FastifyPluginAsyncTypebox<AppServices> = async (app, { 
         description: 'Paginated: the next page, if any, is in the Link header (rel="next").',
         tags: ['shows'],
         querystring: ListShowsQuery,
-        response: { 200: Type.Array(Show), ...problems(400, 503) },
+        response: { 200: Type.Array(ShowSchema), ...problems(400, 503) },
       },
     },
     async (request, reply) => {
@@ -56,7 +78,7 @@ export const showRoutes: FastifyPluginAsyncTypebox<AppServices> = async (app, { 
         summary: 'Get a show with its available seats',
         tags: ['shows'],
         params: IdParams,
-        response: { 200: Show, ...problems(400, 404, 503) },
+        response: { 200: ShowSchema, ...problems(400, 404, 503) },
       },
     },
     async (request) => shows.get(request.params.id),
@@ -69,21 +91,24 @@ export const showRoutes: FastifyPluginAsyncTypebox<AppServices> = async (app, { 
       preValidation: async (request) => {
         if (request.body === undefined) request.body = {};
       },
+      preHandler: idempotency.claim,
       schema: {
         summary: 'Hold seats for a show',
         description: `Holds the seats as PENDING until expires_at (HOLD_TTL_SECONDS, by default 2 minutes); confirm them before then. All or nothing: 409 sold_out when fewer seats are free. At most ${config.MAX_SEATS_PER_BOOKING} seats per booking.`,
         tags: ['bookings'],
         params: IdParams,
+        headers: IdempotencyHeaders,
         body: bookBody(config.MAX_SEATS_PER_BOOKING),
-        response: { 201: HeldBooking, ...problems(400, 404, 409, 413, 415, 429, 503) },
+        response: { 201: HeldBooking, ...problems(400, 404, 409, 413, 415, 422, 429, 503) },
       },
     },
     async (request, reply) => {
-      const { booking, holdToken } = await bookings.hold(request.params.id, request.body.seats ?? 1);
-      return reply
-        .code(201)
-        .header('location', `/api/bookings/${booking.id}`)
-        .send({ ...booking, hold_token: holdToken });
+      const held = await bookings.hold(
+        request.params.id,
+        request.body.seats ?? 1,
+        idempotency.recorder(request, holdAnswer),
+      );
+      return sendAnswer(reply, holdAnswer(held));
     },
   );
 };

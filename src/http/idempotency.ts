@@ -1,0 +1,80 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+import type { Answer, IdempotencyClaim, IdempotencyService, Recorder } from '../services/idempotency.service.js';
+import type { Authenticator } from './auth.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set when the request carries an Idempotency-Key it claimed. */
+    idempotencyClaim: IdempotencyClaim | null;
+  }
+}
+
+// 1 to 255 printable ASCII characters.
+const VALID_KEY = /^[\x20-\x7e]{1,255}$/;
+
+/**
+ * Idempotency-Key support for the routes that change things. `claim` is their preHandler
+ * (after authentication); `recorder` hands the claim to the service so that the answer
+ * is recorded with the effect; answers that changed nothing are settled after sending.
+ */
+export class IdempotencyHttp {
+  constructor(
+    private readonly service: IdempotencyService,
+    private readonly auth: Authenticator,
+  ) {}
+
+  register(app: FastifyInstance): void {
+    app.decorateRequest('idempotencyClaim', null);
+    app.addHook('onSend', async (request, reply, payload) => {
+      const claim = request.idempotencyClaim;
+      if (!claim || claim.recorded || typeof payload !== 'string') return payload;
+      const location = reply.getHeader('location');
+      try {
+        await this.service.settle(
+          claim,
+          reply.statusCode,
+          payload,
+          typeof location === 'string' ? location : undefined,
+        );
+      } catch (error) {
+        // Unrecorded, the key stays claimed until its lease ends; a retry then runs again.
+        request.log.warn({ err: error }, 'could not settle the Idempotency-Key');
+      }
+      return payload;
+    });
+  }
+
+  claim = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    const header = request.headers['idempotency-key'];
+    if (header === undefined) return undefined;
+    if (typeof header !== 'string' || !VALID_KEY.test(header)) {
+      throw new AppError('invalid_idempotency_key', 'Idempotency-Key must be 1 to 255 printable ASCII characters');
+    }
+    const begun = await this.service.begin(
+      { caller: this.auth.scope(request), method: request.method, path: request.url.split('?')[0]!, key: header },
+      request.body,
+    );
+    if (begun.claim) {
+      request.idempotencyClaim = begun.claim;
+      return undefined;
+    }
+    const { statusCode, body, location } = begun.replay;
+    void reply.code(statusCode).header('idempotent-replayed', 'true');
+    if (location) void reply.header('location', location);
+    if (statusCode >= 400) void reply.type('application/problem+json');
+    return reply.send(body);
+  };
+
+  /** The recorder for this request's service call; undefined without an Idempotency-Key. */
+  recorder<T>(request: FastifyRequest, answer: (result: T) => Answer): Recorder<T> | undefined {
+    const claim = request.idempotencyClaim;
+    return claim ? { claim, answer } : undefined;
+  }
+}
+
+/** Sends an answer as recorded for replay. */
+export function sendAnswer(reply: FastifyReply, answer: Answer): FastifyReply {
+  if (answer.location) void reply.header('location', answer.location);
+  return reply.code(answer.statusCode).send(answer.body);
+}
