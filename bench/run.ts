@@ -97,6 +97,7 @@ async function startService(databaseUrl: string): Promise<{ url: string; child: 
       LOG_LEVEL: 'warn',
       HOLD_TTL_SECONDS: '3600', // nothing expires mid-run: every hold is counted
       DB_POOL_SIZE: process.env.DB_POOL_SIZE ?? '10',
+      RATE_LIMIT_MAX: '0', // every load client comes from 127.0.0.1
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -29,6 +29,13 @@ const ConfigSchema = Type.Object({
   HOLD_GROUP_MAX: Type.Integer({ default: 256, minimum: 1, maximum: 10000 }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 16384, minimum: 1024, maximum: 10485760 }),
   SHUTDOWN_TIMEOUT_SECONDS: Type.Integer({ default: 10, minimum: 1, maximum: 600 }),
+  // Requests per client per window on the booking and admin routes; 0 turns limiting off.
+  RATE_LIMIT_MAX: Type.Integer({ default: 100, minimum: 0, maximum: 1000000 }),
+  RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ default: 60, minimum: 1, maximum: 86400 }),
+  // Whose X-Forwarded-For to believe: false, true (any), a hop count, or comma-separated proxy IPs/CIDRs.
+  TRUST_PROXY: Type.String({ default: 'false', minLength: 1 }),
+  // Comma-separated browser origins allowed by CORS ("*" for any); unset allows none.
+  CORS_ORIGINS: Type.Optional(Type.String({ minLength: 1 })),
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -57,6 +64,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, dotenvPath = '.
     throw new ConfigError('Invalid configuration: ADMIN_API_KEY is required when NODE_ENV=production');
   }
   return config;
+}
+
+/** TRUST_PROXY as Fastify's trustProxy option. */
+export function trustProxy(config: Config): boolean | string[] | ((address: string, hop: number) => boolean) {
+  const value = config.TRUST_PROXY.trim();
+  if (value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    return (_address, hop) => hop < hops;
+  }
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
+/** CORS_ORIGINS as @fastify/cors's origin option: false (no cross-origin access), true (any), or a list. */
+export function corsOrigins(config: Config): boolean | string[] {
+  const origins = (config.CORS_ORIGINS ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  if (origins.length === 0) return false;
+  return origins.includes('*') ? true : origins;
 }
 
 /** The documented default of every key (undefined for keys that are unset by default). */

@@ -43,7 +43,7 @@ async function main(config: Config): Promise<void> {
     adminApiKey: adminKey.key,
     logger,
     ...(scheduler ? { onHoldGroupCommitted: scheduler.schedule.bind(scheduler) } : {}),
-    ...(redis ? { pingRedis: () => redis.ping() } : {}),
+    ...(redis ? { pingRedis: () => redis.ping(), rateLimitRedis: redis } : {}),
   });
 
   closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_SECONDS * 1000 }, async ({ signal, err }) => {

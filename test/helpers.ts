@@ -38,6 +38,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
       LOG_LEVEL: 'silent',
       ADMIN_API_KEY: ADMIN_KEY,
       DATABASE_URL: 'postgres://unused',
+      // Load from one address would trip the limiter; test/api/hardening.test.ts turns it on.
+      RATE_LIMIT_MAX: '0',
       ...overrides,
     },
     '/nonexistent/.env',

@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { registerAjvFormats, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import secureJson from 'secure-json-parse';
-import type { Config } from '../config.js';
+import type { Redis } from 'ioredis';
+import { corsOrigins, trustProxy, type Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
 import { AppError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -30,6 +34,8 @@ export interface AppDependencies {
   onHoldGroupCommitted?: GroupCommitted;
   /** Readiness probe of Redis, when Redis is configured. */
   pingRedis?: () => Promise<unknown>;
+  /** Where rate-limit counters live, so limits hold across processes; in memory without. */
+  rateLimitRedis?: Redis;
   /** Defaults to a pino logger at LOG_LEVEL. */
   logger?: Logger;
 }
@@ -51,9 +57,10 @@ registerAjvFormats();
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const { config, pool } = deps;
-  const app = Fastify({
+  const options: FastifyServerOptions = {
     loggerInstance: deps.logger ?? createLogger(config, 'api'),
     bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: trustProxy(config),
     // Take a caller's X-Request-Id when it is sane, so one id follows a request across services.
     requestIdHeader: false,
     // Errors Fastify raises before routing (a malformed URL) get the same problem+json.
@@ -64,7 +71,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-  });
+  };
+  const app = Fastify(options);
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
 
   // JSON bodies: an empty body is no body (POST /book with none holds one seat), and
@@ -98,6 +106,31 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     ),
   );
 
+  await app.register(helmet);
+  await app.register(cors, {
+    origin: corsOrigins(config),
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-hold-token', 'x-request-id'],
+    exposedHeaders: ['location', 'link', 'retry-after', 'idempotent-replayed', 'x-request-id'],
+    maxAge: 600,
+  });
+  if (config.RATE_LIMIT_MAX > 0) {
+    // Only routes that opt in (config.rateLimit: the booking and admin routes) are limited.
+    await app.register(rateLimit, {
+      global: false,
+      max: config.RATE_LIMIT_MAX,
+      timeWindow: config.RATE_LIMIT_WINDOW_SECONDS * 1000,
+      ...(deps.rateLimitRedis ? { redis: deps.rateLimitRedis, nameSpace: `${config.QUEUE_PREFIX}:rate-limit:` } : {}),
+      // Redis unreachable: serve rather than refuse; limiting resumes when it is back.
+      skipOnError: true,
+      errorResponseBuilder: (_request, context) =>
+        new AppError(
+          'rate_limited',
+          `At most ${context.max} requests per ${context.after}; retry after Retry-After seconds`,
+        ),
+    });
+  }
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -125,7 +158,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/api-docs' });
+  // Swagger UI sets its own Content-Security-Policy (hashes of its inline scripts) over helmet's.
+  await app.register(swaggerUi, { routePrefix: '/api-docs', staticCSP: true });
 
   const shows = new ShowRepository(pool);
   const bookings = new BookingRepository(pool);

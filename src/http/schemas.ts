@@ -101,3 +101,6 @@ export const Health = Type.Object({
 export function problems<S extends number>(...statuses: S[]): { [K in S]: typeof Problem } {
   return Object.fromEntries(statuses.map((status) => [status, Problem])) as { [K in S]: typeof Problem };
 }
+
+/** Route config of the routes limited per client (RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_SECONDS, each route its own budget). */
+export const rateLimited = { rateLimit: {} };

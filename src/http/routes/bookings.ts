@@ -3,7 +3,7 @@ import type { AppServices } from '../app.js';
 import type { Booking as BookingRecord } from '../../repositories/booking.repository.js';
 import type { Answer } from '../../services/idempotency.service.js';
 import { sendAnswer } from '../idempotency.js';
-import { Booking, IdempotencyHeaders, IdParams, problems } from '../schemas.js';
+import { Booking, IdempotencyHeaders, IdParams, problems, rateLimited } from '../schemas.js';
 
 const bookingAuth: Record<string, string[]>[] = [{ holdToken: [] }, { adminKey: [] }];
 
@@ -19,8 +19,9 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<AppServices> = async (app,
         tags: ['bookings'],
         security: bookingAuth,
         params: IdParams,
-        response: { 200: Booking, ...problems(400, 401, 403, 404, 503) },
+        response: { 200: Booking, ...problems(400, 401, 403, 404, 429, 503) },
       },
+      config: rateLimited,
     },
     async (request) => bookings.get(request.params.id, auth.caller(request)),
   );
@@ -38,6 +39,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<AppServices> = async (app,
         headers: IdempotencyHeaders,
         response: { 200: Booking, ...problems(400, 401, 403, 404, 409, 422, 429, 503) },
       },
+      config: rateLimited,
       preHandler: idempotency.claim,
     },
     async (request, reply) => {
@@ -63,6 +65,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<AppServices> = async (app,
         headers: IdempotencyHeaders,
         response: { 200: Booking, ...problems(400, 401, 403, 404, 409, 422, 429, 503) },
       },
+      config: rateLimited,
       preHandler: idempotency.claim,
     },
     async (request, reply) => {

@@ -13,6 +13,7 @@ import {
   IdParams,
   ListShowsQuery,
   problems,
+  rateLimited,
   Show as ShowSchema,
 } from '../schemas.js';
 
@@ -30,6 +31,7 @@ export const showRoutes: FastifyPluginAsyncTypebox<AppServices> = async (
   app.post(
     '/api/shows',
     {
+      config: rateLimited,
       preHandler: [auth.requireAdmin, idempotency.claim],
       schema: {
         summary: 'Create a show (admin)',
@@ -91,6 +93,7 @@ export const showRoutes: FastifyPluginAsyncTypebox<AppServices> = async (
       preValidation: async (request) => {
         if (request.body === undefined) request.body = {};
       },
+      config: rateLimited,
       preHandler: idempotency.claim,
       schema: {
         summary: 'Hold seats for a show',

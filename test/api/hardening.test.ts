@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildApp } from '../../src/http/app.js';
+import { producerConnection } from '../../src/queue/expiry-queue.js';
+import { ADMIN_KEY, createShow, expectProblem, startTestApp, type TestContext } from '../helpers.js';
+
+const opened: TestContext[] = [];
+const cleanups: (() => Promise<unknown>)[] = [];
+const connections: Redis[] = [];
+async function app(overrides: Record<string, string>, rateLimitRedis?: Redis) {
+  const ctx = await startTestApp(overrides, rateLimitRedis ? { rateLimitRedis } : {});
+  opened.push(ctx);
+  return ctx;
+}
+afterAll(async () => {
+  for (const cleanup of cleanups) await cleanup();
+  await Promise.all(opened.map((ctx) => ctx.close()));
+  for (const connection of connections) connection.disconnect();
+});
+
+const book = (ctx: Pick<TestContext, 'app'>, showId: string, headers: Record<string, string> = {}) =>
+  ctx.app.inject({ method: 'POST', url: `/api/shows/${showId}/book`, headers });
+
+describe('rate limiting', () => {
+  it('answers 429 problem+json with Retry-After past RATE_LIMIT_MAX per window; reads are not limited', async () => {
+    const ctx = await app({ RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_SECONDS: '60' });
+    const show = await createShow(ctx.app, { total_seats: 100 });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await book(ctx, show.id)).statusCode);
+    expect(statuses).toEqual([201, 201, 201]);
+    const limited = await book(ctx, show.id);
+    expectProblem(limited, 429, 'rate_limited');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+    for (let i = 0; i < 5; i++) {
+      expect((await ctx.app.inject({ method: 'GET', url: `/api/shows/${show.id}` })).statusCode).toBe(200);
+    }
+  });
+
+  it('limits the admin route too', async () => {
+    const ctx = await app({ RATE_LIMIT_MAX: '2' });
+    await createShow(ctx.app);
+    await createShow(ctx.app);
+    await expect(createShow(ctx.app)).rejects.toThrow(/429/);
+  });
+
+  it('backed by Redis, the limit holds across API processes', async () => {
+    const redis = producerConnection(inject('redisUrl'));
+    connections.push(redis);
+    const config = { RATE_LIMIT_MAX: '4', QUEUE_PREFIX: `rl-${randomUUID()}` };
+    const a = await app(config, redis);
+    // A second API on the same database and Redis.
+    const b = {
+      app: await buildApp({ config: a.config, pool: a.pool, adminApiKey: ADMIN_KEY, rateLimitRedis: redis }),
+    };
+    cleanups.push(() => b.app.close());
+    const show = await createShow(a.app, { total_seats: 100 });
+    const statuses = [
+      (await book(a, show.id)).statusCode,
+      (await book(b, show.id)).statusCode,
+      (await book(a, show.id)).statusCode,
+      (await book(b, show.id)).statusCode,
+    ];
+    expect(statuses).toEqual([201, 201, 201, 201]);
+    expectProblem(await book(a, show.id), 429, 'rate_limited');
+    expectProblem(await book(b, show.id), 429, 'rate_limited');
+  });
+
+  it('keeps serving when its Redis is unreachable', async () => {
+    const unreachable = producerConnection('redis://127.0.0.1:1');
+    unreachable.on('error', () => {});
+    connections.push(unreachable);
+    const ctx = await app({ RATE_LIMIT_MAX: '1' }, unreachable);
+    const show = await createShow(ctx.app, { total_seats: 10 });
+    for (let i = 0; i < 3; i++) expect((await book(ctx, show.id)).statusCode).toBe(201);
+  });
+
+  it('counts X-Forwarded-For clients apart only when TRUST_PROXY says so', async () => {
+    const direct = await app({ RATE_LIMIT_MAX: '1' });
+    const showA = await createShow(direct.app, { total_seats: 10 });
+    expect((await book(direct, showA.id, { 'x-forwarded-for': '203.0.113.1' })).statusCode).toBe(201);
+    expectProblem(await book(direct, showA.id, { 'x-forwarded-for': '203.0.113.2' }), 429, 'rate_limited');
+
+    const proxied = await app({ RATE_LIMIT_MAX: '1', TRUST_PROXY: '127.0.0.1' });
+    const showB = await createShow(proxied.app, { total_seats: 10 });
+    expect((await book(proxied, showB.id, { 'x-forwarded-for': '203.0.113.1' })).statusCode).toBe(201);
+    expect((await book(proxied, showB.id, { 'x-forwarded-for': '203.0.113.2' })).statusCode).toBe(201);
+    expectProblem(await book(proxied, showB.id, { 'x-forwarded-for': '203.0.113.1' }), 429, 'rate_limited');
+  });
+});
+
+describe('security headers and CORS', () => {
+  let closed: TestContext;
+  let open: TestContext;
+  beforeAll(async () => {
+    closed = await app({});
+    open = await app({ CORS_ORIGINS: 'https://tickets.example.com' });
+  });
+
+  it('sends helmet headers on API answers and errors', async () => {
+    for (const url of ['/health', '/api/nothing-here']) {
+      const response = await closed.app.inject({ method: 'GET', url });
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+      expect(response.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(response.headers['strict-transport-security']).toMatch(/max-age=/);
+      expect(response.headers['content-security-policy']).toMatch(/default-src 'self'/);
+    }
+  });
+
+  it('allows no cross-origin access by default', async () => {
+    const preflight = await closed.app.inject({
+      method: 'OPTIONS',
+      url: '/api/shows',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+    const get = await closed.app.inject({ method: 'GET', url: '/health', headers: { origin: 'https://evil.example' } });
+    expect(get.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('allows exactly the origins in CORS_ORIGINS', async () => {
+    const allowed = await open.app.inject({
+      method: 'OPTIONS',
+      url: '/api/shows',
+      headers: {
+        origin: 'https://tickets.example.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'idempotency-key, content-type',
+      },
+    });
+    expect(allowed.statusCode).toBe(204);
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://tickets.example.com');
+    expect(allowed.headers['access-control-allow-headers']).toMatch(/idempotency-key/);
+    const other = await open.app.inject({
+      method: 'GET',
+      url: '/health',
+      headers: { origin: 'https://evil.example' },
+    });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
