@@ -16,6 +16,12 @@ export function createPool(connectionString: string, max: number, logger?: Logge
   // An idle client whose backend is terminated emits 'error' on the pool; without a
   // listener that would crash the process. The pool drops the client and makes a new one.
   pool.on('error', (error) => logger?.warn({ err: error }, 'idle database connection lost'));
+  // A checked-out client whose backend dies between two queries (pg_terminate_backend, a
+  // failover) emits 'error' on itself, which would crash the process unheard. Its next
+  // query fails instead, the transaction answers 503, and the client is thrown away.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => logger?.warn({ err: error }, 'database connection lost'));
+  });
   return pool;
 }
 
