@@ -5,7 +5,8 @@ export const migrationsDir = fileURLToPath(new URL('../../migrations', import.me
 
 /**
  * Applies pending migrations. node-pg-migrate holds a PostgreSQL advisory lock while it
- * runs, so several instances starting at once apply each migration exactly once.
+ * runs, and the others wait for it (rather than fail), so several instances starting at
+ * once apply each migration exactly once and all start.
  */
 export async function migrate(databaseUrl: string, log: (message: string) => void = () => {}): Promise<void> {
   await runner({
@@ -15,6 +16,7 @@ export async function migrate(databaseUrl: string, log: (message: string) => voi
     migrationsTable: 'pgmigrations',
     count: Infinity,
     singleTransaction: true,
+    advisoryLockMode: 'wait',
     log,
     verbose: false,
   });
