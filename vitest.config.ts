@@ -2,13 +2,32 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Each file gets its own database (cloned from a migrated template), so files run in parallel.
-    fileParallelism: true,
     reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'api',
+          include: ['test/unit/**/*.test.ts', 'test/api/**/*.test.ts'],
+          // Each file gets its own database (cloned from a migrated template), so files run in parallel.
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        // Load, multi-process and fault tests: one file at a time, after the rest, so that
+        // their load does not starve the timing of other files on a 2-core machine.
+        extends: true,
+        test: {
+          name: 'load',
+          include: ['test/concurrency/**/*.test.ts', 'test/faults/**/*.test.ts'],
+          poolOptions: { forks: { singleFork: true } },
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

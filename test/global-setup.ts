@@ -27,10 +27,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let embedded: EmbeddedDatabase | undefined;
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
-    embedded = await startEmbeddedPostgres(path.resolve('.data/test'));
+    embedded = await startEmbeddedPostgres(path.resolve(`.data/test-${project.name}`));
     adminUrl = embedded.url;
   }
-  const template = `seat_hold_template_${process.pid}`;
+  // One template per project of the run (the projects set up side by side).
+  const template = `seat_hold_template_${process.pid}_${project.name.replace(/\W/g, '_')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${template}`);

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from '../db/pool.js';
+import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 
 export interface Show {
   id: string;
@@ -22,6 +22,16 @@ export interface ShowInventory {
   heldSeats: number;
   confirmedSeats: number;
   started: boolean;
+}
+
+export interface CounterMismatch {
+  id: string;
+  title: string;
+  totalSeats: number;
+  heldSeats: number;
+  pendingRowSeats: number;
+  confirmedSeats: number;
+  confirmedRowSeats: number;
 }
 
 export interface ShowPageCursor {
@@ -97,5 +107,32 @@ export class ShowRepository {
       [limit],
     );
     return rows.map((row) => row.id);
+  }
+
+  /**
+   * Every show whose counters disagree with its booking rows, or that holds and sells more
+   * seats than it has, read from one snapshot. The constraints and the single-statement
+   * updates should make this always empty; operators and the fault tests check that it is.
+   */
+  async counterMismatches(): Promise<{ checked: number; mismatches: CounterMismatch[] }> {
+    return withTransaction(this.pool, async (client) => {
+      await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      const { rows } = await client.query<CounterMismatch>(
+        `SELECT s.id, s.title, s.total_seats AS "totalSeats",
+                s.held_seats AS "heldSeats", COALESCE(b.pending, 0)::int AS "pendingRowSeats",
+                s.confirmed_seats AS "confirmedSeats", COALESCE(b.confirmed, 0)::int AS "confirmedRowSeats"
+         FROM shows s
+         LEFT JOIN (
+           SELECT show_id, sum(seats) FILTER (WHERE status = 'PENDING') AS pending,
+                  sum(seats) FILTER (WHERE status = 'CONFIRMED') AS confirmed
+           FROM bookings GROUP BY show_id) b ON b.show_id = s.id
+         WHERE s.held_seats <> COALESCE(b.pending, 0)
+            OR s.confirmed_seats <> COALESCE(b.confirmed, 0)
+            OR s.held_seats + s.confirmed_seats > s.total_seats
+         ORDER BY s.start_time, s.id`,
+      );
+      const { rows: count } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM shows');
+      return { checked: count[0]!.n, mismatches: rows };
+    });
   }
 }

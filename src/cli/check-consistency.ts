@@ -1,0 +1,33 @@
+import { ConfigError } from '../config.js';
+import { createPool } from '../db/pool.js';
+import { ShowRepository, type CounterMismatch } from '../repositories/show.repository.js';
+import { runEntryPoint } from '../runtime.js';
+
+// `npm run check:consistency`: compares every show's seat counters with its booking rows
+// and lists each difference. Exit 0 when all agree, 1 when any differs (or on failure).
+
+function describe(show: CounterMismatch): string {
+  const parts = [
+    `held_seats ${show.heldSeats} vs ${show.pendingRowSeats} in PENDING bookings`,
+    `confirmed_seats ${show.confirmedSeats} vs ${show.confirmedRowSeats} in CONFIRMED bookings`,
+  ];
+  if (show.heldSeats + show.confirmedSeats > show.totalSeats) parts.push(`more than its ${show.totalSeats} seats`);
+  return `show ${show.id} ${JSON.stringify(show.title)}: ${parts.join('; ')}`;
+}
+
+await runEntryPoint('Consistency check', async (config) => {
+  if (!config.DATABASE_URL) throw new ConfigError('check:consistency needs DATABASE_URL');
+  const pool = createPool(config.DATABASE_URL, 2);
+  try {
+    const { checked, mismatches } = await new ShowRepository(pool).counterMismatches();
+    for (const show of mismatches) process.stdout.write(`${describe(show)}\n`);
+    process.stdout.write(
+      mismatches.length === 0
+        ? `checked ${checked} shows: counters match their bookings\n`
+        : `checked ${checked} shows: ${mismatches.length} differ\n`,
+    );
+    process.exitCode = mismatches.length === 0 ? 0 : 1;
+  } finally {
+    await pool.end();
+  }
+});
