@@ -20,10 +20,20 @@ export const IdempotencyHeaders = Type.Object({
 // ISO 8601 with a UTC offset ("Z" or "+02:00"): a show time without one is ambiguous.
 const isoWithOffset = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?)?(Z|[+-]\\d{2}:\\d{2})$';
 
+// Text PostgreSQL can store exactly as sent: no NUL character, no lone UTF-16 surrogate.
+const storable = '[^\\u0000\\uD800-\\uDFFF]';
+
 export const CreateShowBody = Type.Object(
   {
-    title: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S', description: 'Not blank' }),
-    description: Type.Optional(Type.String({ maxLength: 2000 })),
+    title: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      pattern: `^${storable}*[^\\s\\u0000\\uD800-\\uDFFF]${storable}*$`,
+      description: 'Not blank; no NUL characters',
+    }),
+    description: Type.Optional(
+      Type.String({ maxLength: 2000, pattern: `^${storable}*$`, description: 'No NUL characters' }),
+    ),
     start_time: Type.String({
       format: 'date-time',
       pattern: isoWithOffset,
