@@ -227,6 +227,29 @@ describe('Idempotency-Key on the other routes', () => {
   });
 });
 
+describe('bodies a route does not read', () => {
+  it('confirm ignores its body, however deep, with or without a key', async () => {
+    const show = await createShow(ctx.app, { total_seats: 3 });
+    const held = (await book(show.id, randomUUID())).json();
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    const confirm = (key: string) =>
+      ctx.app.inject({
+        method: 'POST',
+        url: `/api/bookings/${held.id}/confirm`,
+        headers: { 'x-hold-token': held.hold_token, 'idempotency-key': key, 'content-type': 'application/json' },
+        payload: deep,
+      });
+    const key = randomUUID();
+    expect((await confirm(key)).statusCode).toBe(200);
+    const again = await ctx.app.inject({
+      method: 'POST',
+      url: `/api/bookings/${held.id}/confirm`,
+      headers: { 'x-hold-token': held.hold_token, 'idempotency-key': key },
+    });
+    expect(again.headers['idempotent-replayed']).toBe('true');
+  });
+});
+
 describe('retention', () => {
   it('purges keys older than 24 hours, and an old key is a new key', async () => {
     const show = await createShow(ctx.app, { total_seats: 5 });
