@@ -1,0 +1,218 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { problemCatalog } from '../../src/errors.js';
+import { admin, createShow, hold, startTestApp, type HeldBooking, type TestContext } from '../helpers.js';
+
+// Property-based: generated ids, bodies, headers, query strings and content types thrown
+// at every route. Whatever arrives, the answer is never a 5xx, every error is problem+json
+// with a catalogued code, and nothing internal (stack, path, SQL) leaks.
+
+let ctx: TestContext;
+let showId: string;
+let booking: HeldBooking;
+beforeAll(async () => {
+  ctx = await startTestApp({ MAX_SEATS_PER_BOOKING: '4' });
+  showId = (await createShow(ctx.app, { total_seats: 100_000 })).id;
+  booking = await hold(ctx.app, showId);
+});
+afterAll(() => ctx.close());
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+const codes = new Set(Object.keys(problemCatalog));
+
+const sqlish = fc.constantFrom(
+  "'; DROP TABLE shows; --",
+  "' OR '1'='1",
+  '1; SELECT pg_sleep(10)',
+  '$1',
+  '\\x00',
+  '%s%n',
+  '${jndi:ldap://x}',
+  '<script>alert(1)</script>',
+);
+const text = fc.oneof(
+  fc.string(),
+  fc.string({ unit: 'grapheme' }),
+  fc.string({ unit: 'binary' }),
+  sqlish,
+  fc.constant('\u0000'),
+  fc.constant('a\u0000b'),
+  fc.constant('\ud800'), // a lone surrogate
+  fc.constant('x'.repeat(5000)),
+);
+const number = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -1, Number.MAX_VALUE, -Number.MAX_VALUE, 2 ** 53, 2 ** 31, 1e21, 0.5));
+const anyValue = fc.oneof(text, number, fc.boolean(), fc.constant(null), fc.anything());
+
+// encodeURIComponent throws on a lone surrogate; a client would send its replacement.
+const encode = (value: string) => {
+  try {
+    return encodeURIComponent(value);
+  } catch {
+    return '%EF%BF%BD';
+  }
+};
+
+const id = fc.oneof(
+  fc.constant(() => showId),
+  fc.constant(() => booking.id),
+  fc.uuid().map((value) => () => value),
+  text.map((value) => () => encode(value)),
+  fc
+    .constantFrom('%', '%E0%A4%A', '..%2F..%2Fetc%2Fpasswd', '%00', '00000000-0000-0000-0000-00000000000g')
+    .map((value) => () => value),
+);
+
+const showFields = fc.record(
+  {
+    title: fc.oneof(text, anyValue),
+    description: fc.oneof(text, anyValue),
+    start_time: fc.oneof(
+      fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+      fc.constantFrom('2031-01-01T20:00:00Z', '2031-01-01T20:00:00', '2031-02-30T20:00:00Z', '9999-12-31T23:59:59Z'),
+      anyValue,
+    ),
+    total_seats: fc.oneof(number, anyValue),
+    seats: fc.oneof(number, anyValue),
+  },
+  { requiredKeys: [] },
+);
+
+const body = fc.oneof(
+  showFields.map((fields) => JSON.stringify(fields)),
+  fc.tuple(showFields, fc.dictionary(fc.string(), anyValue)).map(([a, b]) => JSON.stringify({ ...b, ...a })),
+  fc.json(),
+  anyValue.map((value) => JSON.stringify(value) ?? ''),
+  fc.json().chain((json) => fc.nat(json.length).map((cut) => json.slice(0, cut))), // truncated
+  fc.integer({ min: 1, max: 4000 }).map((depth) => '['.repeat(depth) + ']'.repeat(depth)), // deep nesting
+  fc.integer({ min: 1, max: 3000 }).map((depth) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth)),
+  fc.constantFrom(
+    '{"seats": 1e309}',
+    '{"seats": 99999999999999999999999}',
+    '{"__proto__": {"admin": true}}',
+    '{"constructor": {"prototype": {}}}',
+    '{"seats": 1, "seats": 2}',
+    '\u0000',
+    '{"title": "\\u0000"}',
+    '\ufeff{}',
+    'null',
+    '',
+    ' ',
+  ),
+  fc.constant('{"title":"' + 'x'.repeat(20_000) + '"}'), // over the body limit
+  text,
+);
+
+const contentType = fc.oneof(
+  fc.constantFrom(
+    'application/json',
+    'application/json; charset=utf-8',
+    'application/JSON',
+    'application/json; charset=latin1',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+    'application/problem+json',
+    'application/vnd.api+json',
+    '',
+  ),
+  fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz/+;=- '.split('')) }),
+);
+
+const headerValue = fc.oneof(
+  fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)) }),
+  fc.constantFrom('Bearer ', 'Bearer test-admin-key-0123456789', 'Basic Zm9vOmJhcg==', 'x'.repeat(300)),
+);
+const headers = fc.record(
+  {
+    authorization: headerValue,
+    'x-hold-token': headerValue,
+    'idempotency-key': headerValue,
+    'x-request-id': headerValue,
+    'x-forwarded-for': headerValue,
+    accept: headerValue,
+  },
+  { requiredKeys: [] },
+);
+
+const query = fc
+  .dictionary(
+    fc.constantFrom('limit', 'cursor', 'seats', 'x', '__proto__', 'limit[]'),
+    fc.oneof(text, number.map(String)),
+    { maxKeys: 3 },
+  )
+  .map((params) =>
+    Object.entries(params)
+      .map(([key, value]) => `${encode(key)}=${encode(value)}`)
+      .join('&'),
+  );
+
+type Route = { method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH'; path: (id: string) => string };
+const routes: Route[] = [
+  { method: 'POST', path: () => '/api/shows' },
+  { method: 'GET', path: () => '/api/shows' },
+  { method: 'GET', path: (value) => `/api/shows/${value}` },
+  { method: 'POST', path: (value) => `/api/shows/${value}/book` },
+  { method: 'GET', path: (value) => `/api/bookings/${value}` },
+  { method: 'POST', path: (value) => `/api/bookings/${value}/confirm` },
+  { method: 'POST', path: (value) => `/api/bookings/${value}/cancel` },
+  { method: 'GET', path: () => '/health/ready' },
+  { method: 'DELETE', path: (value) => `/api/shows/${value}` },
+  { method: 'PATCH', path: (value) => `/api/nothing/${value}` },
+];
+
+function expectWellFormed(response: { statusCode: number; headers: Record<string, unknown>; body: string }) {
+  expect(response.statusCode).toBeLessThan(500);
+  if (response.statusCode < 400) return;
+  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  const problem = JSON.parse(response.body) as { code: string; status: number; detail: string };
+  expect(codes.has(problem.code), `unknown code ${problem.code}`).toBe(true);
+  expect(problem.status).toBe(response.statusCode);
+  expect(response.body).not.toMatch(/\/work\/|node_modules|\bat .*\.[jt]s:\d|SELECT |INSERT |UPDATE /);
+}
+
+describe('fuzzing every route', () => {
+  it('never answers 5xx, always problem+json with a catalogued code', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...routes),
+        id,
+        query,
+        body,
+        contentType,
+        headers,
+        async (route, makeId, search, payload, type, extraHeaders) => {
+          const url = route.path(makeId()) + (search ? `?${search}` : '');
+          const response = await ctx.app.inject({
+            method: route.method,
+            url,
+            headers: { ...extraHeaders, ...(type ? { 'content-type': type } : {}) },
+            ...(route.method === 'GET' ? {} : { payload }),
+          });
+          expectWellFormed(response);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('stores text verbatim, SQL-looking and unicode included, or refuses it with a 400', async () => {
+    await fc.assert(
+      fc.asyncProperty(text, text, async (title, description) => {
+        const response = await ctx.app.inject({
+          method: 'POST',
+          url: '/api/shows',
+          headers: admin,
+          payload: { title, description, start_time: '2031-01-01T20:00:00Z', total_seats: 1 },
+        });
+        expectWellFormed(response);
+        if (response.statusCode !== 201) {
+          expect(response.statusCode).toBe(400);
+          return;
+        }
+        const read = await ctx.app.inject({ method: 'GET', url: `/api/shows/${response.json().id}` });
+        expect(read.json()).toMatchObject({ title, description });
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
