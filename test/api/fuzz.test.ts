@@ -40,7 +40,11 @@ const text = fc.oneof(
   fc.constant('\ud800'), // a lone surrogate
   fc.constant('x'.repeat(5000)),
 );
-const number = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -1, Number.MAX_VALUE, -Number.MAX_VALUE, 2 ** 53, 2 ** 31, 1e21, 0.5));
+const number = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.constantFrom(0, -1, Number.MAX_VALUE, -Number.MAX_VALUE, 2 ** 53, 2 ** 31, 1e21, 0.5),
+);
 const anyValue = fc.oneof(text, number, fc.boolean(), fc.constant(null), fc.anything());
 
 // encodeURIComponent throws on a lone surrogate; a client would send its replacement.
