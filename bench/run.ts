@@ -41,6 +41,8 @@ interface Row {
   scenario: string;
   connections: number;
   requests: number;
+  /** CPU time (user + system) of the API process per request: steadier than ok/s on a shared machine. */
+  apiCpuUsPerRequest?: number;
   okPerSecond: number;
   p50: number;
   p99: number;
@@ -133,12 +135,28 @@ function rssOf(pid: number | undefined): number {
   }
 }
 
+/** CPU ms (user + system) the process has used so far, from /proc; undefined with --url. */
+function cpuMsOf(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th, in ticks of 10 ms.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+let apiPid: number | undefined;
+type LoadResult = autocannon.Result & { apiCpuMs?: number };
+
 async function load(
   title: string,
   options: autocannon.Options,
   onResponse?: (status: number) => void,
-): Promise<autocannon.Result> {
+): Promise<LoadResult> {
   log(`\n${title}`);
+  const cpuBefore = cpuMsOf(apiPid);
   // Without a callback autocannon returns an instance that is also a promise of the result.
   const instance = autocannon({
     ...options,
@@ -152,7 +170,11 @@ async function load(
       : {}),
   }) as unknown as autocannon.Instance & Promise<autocannon.Result>;
   autocannon.track(instance, { renderProgressBar: true, renderResultsTable: false, renderLatencyTable: false });
-  return instance;
+  const result = await instance;
+  const cpuAfter = cpuMsOf(apiPid);
+  return Object.assign(result, {
+    ...(cpuBefore !== undefined && cpuAfter !== undefined ? { apiCpuMs: cpuAfter - cpuBefore } : {}),
+  });
 }
 
 /**
@@ -162,7 +184,7 @@ async function load(
 function row(
   scenario: string,
   connections: number,
-  result: autocannon.Result,
+  result: LoadResult,
   ok: number,
   unexpected: number,
   note = '',
@@ -171,6 +193,9 @@ function row(
     scenario,
     connections,
     requests: result.requests.total,
+    ...(result.apiCpuMs === undefined
+      ? {}
+      : { apiCpuUsPerRequest: Math.round((result.apiCpuMs * 1000) / (result.requests.total || 1)) }),
     okPerSecond: Math.round(ok / (result.duration || 1)),
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -266,6 +291,7 @@ async function main() {
   const scenarios = new Set(args.scenarios.split(','));
   const databaseUrl = args.url ? baseDatabaseUrl : await freshDatabase();
   const service = args.url ? { url: args.url, child: undefined } : await startService(databaseUrl);
+  apiPid = service.child?.pid;
   // Whatever happens, the service this run started does not outlive it.
   process.on('exit', () => service.child?.kill('SIGKILL'));
   const db = new pg.Pool({ connectionString: databaseUrl, max: 4 });
@@ -406,11 +432,11 @@ async function main() {
   const hot = rows.find((r) => r.scenario === 'hot show');
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const lines = [
-    `| scenario | connections | requests | ok/s | p50 ms | p99 ms | errors | notes |`,
-    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |`,
+    `| scenario | connections | requests | ok/s | p50 ms | p99 ms | errors | API CPU µs/req | notes |`,
+    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |`,
     ...rows.map(
       (r) =>
-        `| ${r.scenario} | ${r.connections} | ${r.requests} | ${r.okPerSecond} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.note} |`,
+        `| ${r.scenario} | ${r.connections} | ${r.requests} | ${r.okPerSecond} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.apiCpuUsPerRequest ?? 'n/a'} | ${r.note} |`,
     ),
   ];
   const summary = [
