@@ -113,10 +113,12 @@ export class HoldEngine {
             return [request, { id: randomUUID(), seats: request.seats, token, tokenHash: hashSecret(token) }];
           }),
         );
-        const soldOut = new AppError('sold_out', `Only ${left} seat(s) are available`, { available_seats: left });
-        const keyTaken = new AppError('idempotency_in_progress', 'The Idempotency-Key was taken over by a retry');
+        // Errors are built only when someone is refused: capturing a stack costs every group otherwise.
+        let soldOut: AppError | undefined;
         const refusal = (request: WaitingHold): { error: AppError } => ({
-          error: keyTakenOver.has(request) ? keyTaken : soldOut,
+          error: keyTakenOver.has(request)
+            ? new AppError('idempotency_in_progress', 'The Idempotency-Key was taken over by a retry')
+            : (soldOut ??= new AppError('sold_out', `Only ${left} seat(s) are available`, { available_seats: left })),
         });
         if (holds.size === 0) return { answers: group.map(refusal) };
 
