@@ -15,8 +15,8 @@ const VALID_KEY = /^[\x20-\x7e]{1,255}$/;
 
 /**
  * Idempotency-Key support for the routes that change things. `claim` is their preHandler
- * (after authentication); `recorder` hands the claim to the service so that the answer
- * is recorded with the effect; answers that changed nothing are settled after sending.
+ * (after authentication) and `settle` their onSend hook; `recorder` hands the claim to the
+ * service so that the answer is recorded with the effect.
  */
 export class IdempotencyHttp {
   constructor(
@@ -26,24 +26,28 @@ export class IdempotencyHttp {
 
   register(app: FastifyInstance): void {
     app.decorateRequest('idempotencyClaim', null);
-    app.addHook('onSend', async (request, reply, payload) => {
-      const claim = request.idempotencyClaim;
-      if (!claim || claim.recorded || typeof payload !== 'string') return payload;
-      const location = reply.getHeader('location');
-      try {
-        await this.service.settle(
-          claim,
-          reply.statusCode,
-          payload,
-          typeof location === 'string' ? location : undefined,
-        );
-      } catch (error) {
-        // Unrecorded, the key stays claimed until its lease ends; a retry then runs again.
-        request.log.warn({ err: error }, 'could not settle the Idempotency-Key');
-      }
-      return payload;
-    });
   }
+
+  /**
+   * onSend hook of the same routes: an answer that was not recorded with an effect is
+   * recorded now if final, or the key released if worth retrying. A callback hook, so
+   * requests without a key pay no promise.
+   */
+  settle = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    payload: unknown,
+    done: (error: null, payload: unknown) => void,
+  ): void => {
+    const claim = request.idempotencyClaim;
+    if (!claim || claim.recorded || typeof payload !== 'string') return done(null, payload);
+    const location = reply.getHeader('location');
+    this.service
+      .settle(claim, reply.statusCode, payload, typeof location === 'string' ? location : undefined)
+      // Unrecorded, the key stays claimed until its lease ends; a retry then runs again.
+      .catch((error: unknown) => request.log.warn({ err: error }, 'could not settle the Idempotency-Key'))
+      .finally(() => done(null, payload));
+  };
 
   claim = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const header = request.headers['idempotency-key'];

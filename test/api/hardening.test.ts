@@ -98,14 +98,21 @@ describe('security headers and CORS', () => {
     open = await app({ CORS_ORIGINS: 'https://tickets.example.com' });
   });
 
-  it('sends helmet headers on API answers and errors', async () => {
+  it('sends the security headers of a JSON API on answers and errors', async () => {
     for (const url of ['/health', '/api/nothing-here']) {
       const response = await closed.app.inject({ method: 'GET', url });
       expect(response.headers['x-content-type-options']).toBe('nosniff');
-      expect(response.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(response.headers['x-frame-options']).toBe('DENY');
       expect(response.headers['strict-transport-security']).toMatch(/max-age=/);
-      expect(response.headers['content-security-policy']).toMatch(/default-src 'self'/);
+      expect(response.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'");
+      expect(response.headers['referrer-policy']).toBe('no-referrer');
     }
+  });
+
+  it('lets Swagger UI run its own scripts', async () => {
+    const page = await closed.app.inject({ method: 'GET', url: '/api-docs/' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-security-policy']).toMatch(/script-src 'self'/);
   });
 
   it('allows no cross-origin access by default', async () => {

@@ -41,6 +41,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<AppServices> = async (app,
       },
       config: rateLimited,
       preHandler: idempotency.claim,
+      onSend: idempotency.settle,
     },
     async (request, reply) => {
       const booking = await bookings.confirm(
@@ -67,6 +68,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<AppServices> = async (app,
       },
       config: rateLimited,
       preHandler: idempotency.claim,
+      onSend: idempotency.settle,
     },
     async (request, reply) => {
       const booking = await bookings.cancel(

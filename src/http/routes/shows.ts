@@ -33,6 +33,7 @@ export const showRoutes: FastifyPluginAsyncTypebox<AppServices> = async (
     {
       config: rateLimited,
       preHandler: [auth.requireAdmin, idempotency.claim],
+      onSend: idempotency.settle,
       schema: {
         summary: 'Create a show (admin)',
         tags: ['shows'],
@@ -95,6 +96,7 @@ export const showRoutes: FastifyPluginAsyncTypebox<AppServices> = async (
       },
       config: rateLimited,
       preHandler: idempotency.claim,
+      onSend: idempotency.settle,
       schema: {
         summary: 'Hold seats for a show',
         description: `Holds the seats as PENDING until expires_at (HOLD_TTL_SECONDS, by default 2 minutes); confirm them before then. All or nothing: 409 sold_out when fewer seats are free. At most ${config.MAX_SEATS_PER_BOOKING} seats per booking.`,
