@@ -57,6 +57,19 @@ registerAjvFormats();
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const { config, pool } = deps;
+  // Security headers for a JSON API (OWASP REST cheat sheet): nothing may be framed, run or
+  // loaded from an answer; HSTS; nosniff; no referrer. Headers that only matter for HTML
+  // documents are left out, as each one is written on every answer.
+  const secureHeaders = securityHeaders({
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    frameguard: { action: 'deny' },
+    crossOriginOpenerPolicy: false,
+    originAgentCluster: false,
+    xDnsPrefetchControl: false,
+    xDownloadOptions: false,
+    xPermittedCrossDomainPolicies: false,
+    xXssProtection: false,
+  });
   const options: FastifyServerOptions = {
     loggerInstance: deps.logger ?? createLogger(config, 'api'),
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -65,7 +78,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     requestIdHeader: false,
     // Errors Fastify raises before routing (a malformed URL) get the same problem+json.
     frameworkErrors: (error, request, reply) => {
-      void sendProblem(reply, toProblem(error, request));
+      void sendProblem(reply.headers(secureHeaders), toProblem(error, request));
     },
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
@@ -89,19 +102,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     }
   });
 
-  // Security headers for a JSON API (OWASP REST cheat sheet): nothing may be framed, run or
-  // loaded from an answer; HSTS; nosniff; no referrer. Headers that only matter for HTML
-  // documents are left out, as each one is written on every answer.
-  const secureHeaders = securityHeaders({
-    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-    frameguard: { action: 'deny' },
-    crossOriginOpenerPolicy: false,
-    originAgentCluster: false,
-    xDnsPrefetchControl: false,
-    xDownloadOptions: false,
-    xPermittedCrossDomainPolicies: false,
-    xXssProtection: false,
-  });
   app.addHook('onRequest', (request, reply, done) => {
     void reply.headers(secureHeaders).header('x-request-id', request.id);
     done();

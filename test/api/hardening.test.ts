@@ -99,7 +99,8 @@ describe('security headers and CORS', () => {
   });
 
   it('sends the security headers of a JSON API on answers and errors', async () => {
-    for (const url of ['/health', '/api/nothing-here']) {
+    // An answer, a 404, and a URL refused before routing.
+    for (const url of ['/health', '/api/nothing-here', '/api/shows/%E0%A4%A']) {
       const response = await closed.app.inject({ method: 'GET', url });
       expect(response.headers['x-content-type-options']).toBe('nosniff');
       expect(response.headers['x-frame-options']).toBe('DENY');
