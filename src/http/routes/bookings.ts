@@ -26,57 +26,46 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<AppServices> = async (app,
     async (request) => bookings.get(request.params.id, auth.caller(request)),
   );
 
-  app.post(
-    '/api/bookings/:id/confirm',
+  // Confirm and cancel differ only in what they do: same auth, errors, idempotency and limits.
+  const actions = [
     {
-      schema: {
-        summary: 'Confirm a held booking',
-        description:
-          'PENDING → CONFIRMED before expires_at. Confirming a confirmed booking again answers 200 with it. After expires_at: 409 hold_expired and the booking is EXPIRED.',
-        tags: ['bookings'],
-        security: bookingAuth,
-        params: IdParams,
-        headers: IdempotencyHeaders,
-        response: { 200: Booking, ...problems(400, 401, 403, 404, 409, 422, 429, 503) },
-      },
-      config: rateLimited,
-      preHandler: idempotency.claim,
-      onSend: idempotency.settle,
+      action: 'confirm',
+      summary: 'Confirm a held booking',
+      description:
+        'PENDING → CONFIRMED before expires_at. Confirming a confirmed booking again answers 200 with it. After expires_at: 409 hold_expired and the booking is EXPIRED.',
     },
-    async (request, reply) => {
-      const booking = await bookings.confirm(
-        request.params.id,
-        auth.caller(request),
-        idempotency.recorder(request, bookingAnswer),
-      );
-      return sendAnswer(reply, bookingAnswer(booking));
-    },
-  );
-
-  app.post(
-    '/api/bookings/:id/cancel',
     {
-      schema: {
-        summary: 'Cancel a booking',
-        description:
-          'PENDING or CONFIRMED → CANCELLED; its seats are on sale again at once. Cancelling a cancelled booking again answers 200 with it. An expired hold: 409 hold_expired.',
-        tags: ['bookings'],
-        security: bookingAuth,
-        params: IdParams,
-        headers: IdempotencyHeaders,
-        response: { 200: Booking, ...problems(400, 401, 403, 404, 409, 422, 429, 503) },
+      action: 'cancel',
+      summary: 'Cancel a booking',
+      description:
+        'PENDING or CONFIRMED → CANCELLED; its seats are on sale again at once. Cancelling a cancelled booking again answers 200 with it. An expired hold: 409 hold_expired.',
+    },
+  ] as const;
+  for (const { action, summary, description } of actions) {
+    app.post(
+      `/api/bookings/:id/${action}`,
+      {
+        schema: {
+          summary,
+          description,
+          tags: ['bookings'],
+          security: bookingAuth,
+          params: IdParams,
+          headers: IdempotencyHeaders,
+          response: { 200: Booking, ...problems(400, 401, 403, 404, 409, 422, 429, 503) },
+        },
+        config: rateLimited,
+        preHandler: idempotency.claim,
+        onSend: idempotency.settle,
       },
-      config: rateLimited,
-      preHandler: idempotency.claim,
-      onSend: idempotency.settle,
-    },
-    async (request, reply) => {
-      const booking = await bookings.cancel(
-        request.params.id,
-        auth.caller(request),
-        idempotency.recorder(request, bookingAnswer),
-      );
-      return sendAnswer(reply, bookingAnswer(booking));
-    },
-  );
+      async (request, reply) => {
+        const booking = await bookings[action](
+          request.params.id,
+          auth.caller(request),
+          idempotency.recorder(request, bookingAnswer),
+        );
+        return sendAnswer(reply, bookingAnswer(booking));
+      },
+    );
+  }
 };
