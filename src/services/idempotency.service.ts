@@ -146,7 +146,7 @@ export class IdempotencyService {
   }
 
   /** The recorded form of an answer: JSON with secrets sealed. */
-  toRecord(claim: IdempotencyClaim, answer: Answer): RecordedResponse {
+  private toRecord(claim: IdempotencyClaim, answer: Answer): RecordedResponse {
     const body: Record<string, unknown> = { ...answer.body };
     for (const field of SEALED_FIELDS) {
       const value = body[field];

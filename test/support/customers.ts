@@ -16,8 +16,6 @@ export interface LoadReport {
   serverErrors: { status: number; code: string; path: string }[];
   /** Requests that reached no API at all (connection refused or reset), before retrying. */
   unreachable: number;
-  /** Answers replayed from an Idempotency-Key (a retry of a request that had already acted). */
-  replayed: number;
   holds: number;
 }
 
@@ -43,7 +41,6 @@ export async function runCustomers(options: LoadOptions): Promise<LoadReport> {
     statuses: new Map(),
     serverErrors: [],
     unreachable: 0,
-    replayed: 0,
     holds: 0,
   };
   const deadlineMs = options.requestDeadlineMs ?? 20_000;
@@ -68,7 +65,6 @@ export async function runCustomers(options: LoadOptions): Promise<LoadReport> {
           signal: AbortSignal.timeout(10_000),
         });
         answer = { status: response.status, body: await response.json() };
-        if (response.headers.get('idempotent-replayed')) report.replayed++;
       } catch {
         report.unreachable++;
         await sleep(50);
