@@ -15,6 +15,10 @@ const ConfigSchema = Type.Object({
   // Unset: an embedded PostgreSQL is started with its data under DATA_DIR.
   DATABASE_URL: Type.Optional(Type.String({ minLength: 1 })),
   DB_POOL_SIZE: Type.Integer({ default: 10, minimum: 2, maximum: 200 }),
+  // Longest a statement waits for a row lock (a show held by a stuck transaction): then 503.
+  DB_LOCK_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 1, maximum: 600000 }),
+  // Longest one statement runs, and longest a transaction may sit idle between statements.
+  DB_STATEMENT_TIMEOUT_MS: Type.Integer({ default: 15000, minimum: 1, maximum: 3600000 }),
   // Unset: no BullMQ; the API process runs the expiry sweep itself.
   REDIS_URL: Type.Optional(Type.String({ minLength: 1 })),
   // Prefix of every BullMQ key, so several deployments (or test runs) can share one Redis.
@@ -27,6 +31,10 @@ const ConfigSchema = Type.Object({
   SWEEP_INTERVAL_SECONDS: Type.Integer({ default: 5, minimum: 1, maximum: 3600 }),
   // Upper bound on how many waiting holds for one show share one transaction.
   HOLD_GROUP_MAX: Type.Integer({ default: 256, minimum: 1, maximum: 10000 }),
+  // Requests waiting per show in one API process; beyond it 503 with Retry-After, at once.
+  HOLD_QUEUE_MAX: Type.Integer({ default: 10000, minimum: 1, maximum: 1000000 }),
+  // Longest to receive a request, and to wait in a show's queue; then 408 or 503, nothing held.
+  REQUEST_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 100, maximum: 600000 }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 16384, minimum: 1024, maximum: 10485760 }),
   SHUTDOWN_TIMEOUT_SECONDS: Type.Integer({ default: 10, minimum: 1, maximum: 600 }),
   // Requests per client per window on the booking and admin routes; 0 turns limiting off.

@@ -1,3 +1,5 @@
+import { Type, type Static } from 'typebox';
+
 /**
  * The one error model. Services throw AppError with a stable machine-readable `code`;
  * the HTTP layer turns it into RFC 9457 application/problem+json. Nothing else about an
@@ -47,16 +49,23 @@ export class AppError extends Error {
   }
 }
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: ProblemCode;
-  instance?: string;
-  request_id?: string;
-  errors?: { path: string; message: string }[];
-}
+const problemCodes = Object.keys(problemCatalog) as [ProblemCode, ...ProblemCode[]];
+
+/** RFC 9457 problem details, as every error is answered. */
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.Enum(problemCodes, { description: 'Stable machine-readable error code' }),
+    instance: Type.Optional(Type.String()),
+    request_id: Type.Optional(Type.String()),
+    errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+  },
+  { additionalProperties: true, description: 'RFC 9457 problem details (application/problem+json)' },
+);
+export type Problem = Static<typeof Problem>;
 
 export function problemType(code: ProblemCode): string {
   return `urn:seat-hold:problem:${code}`;
@@ -85,9 +94,21 @@ export function isTransientDatabaseError(error: unknown): boolean {
     code === '53300' || // too_many_connections
     code === '40001' || // serialization_failure
     code === '40P01' || // deadlock_detected
+    code === '55P03' || // lock_not_available: DB_LOCK_TIMEOUT_MS ran out
+    code === '57014' || // query_canceled: DB_STATEMENT_TIMEOUT_MS ran out
     code === 'ECONNREFUSED' ||
     code === 'ECONNRESET' ||
     code === 'ETIMEDOUT' ||
     code === 'EPIPE'
   );
+}
+
+/**
+ * A PostgreSQL data exception (SQLSTATE class 22: a value out of range, a malformed date or
+ * id…). Validation should refuse such input first; if some still gets through, it is the
+ * client's input that is wrong, never the server.
+ */
+export function isDatabaseDataError(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code);
 }

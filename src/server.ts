@@ -1,21 +1,16 @@
 import closeWithGrace from 'close-with-grace';
 import type { Config } from './config.js';
-import { createPool } from './db/pool.js';
+import { createPool, poolLimits } from './db/pool.js';
 import { buildApp } from './http/app.js';
 import { createLogger } from './logger.js';
 import { createExpiryQueue, ExpiryScheduler, producerConnection } from './queue/expiry-queue.js';
-import { BookingRepository } from './repositories/booking.repository.js';
-import { ShowRepository } from './repositories/show.repository.js';
 import { openDatabase, resolveAdminKey, runEntryPoint } from './runtime.js';
-import { IdempotencyRepository } from './repositories/idempotency.repository.js';
-import { ExpiryService } from './services/expiry.service.js';
-import { HousekeepingService } from './services/housekeeping.service.js';
-import { IdempotencyService } from './services/idempotency.service.js';
+import { createServices } from './services.js';
 
 async function main(config: Config): Promise<void> {
   const logger = createLogger(config, 'api');
   const database = await openDatabase(config, logger);
-  const pool = createPool(database.url, config.DB_POOL_SIZE, logger);
+  const pool = createPool(database.url, poolLimits(config), logger);
   const adminKey = resolveAdminKey(config);
 
   // With Redis, each hold group gets a BullMQ expiry job and `npm run worker` runs them.
@@ -25,25 +20,22 @@ async function main(config: Config): Promise<void> {
   redis?.on('error', () => {}); // reported through readiness and the scheduler's log
   const queue = redis ? createExpiryQueue(redis, config.QUEUE_PREFIX) : undefined;
   const scheduler = queue ? new ExpiryScheduler(queue, logger) : undefined;
+  const services = createServices({ config, pool, logger, onHoldGroupCommitted: scheduler?.schedule.bind(scheduler) });
   let sweepTimer: NodeJS.Timeout | undefined;
   if (!redis) {
-    const housekeeping = new HousekeepingService(
-      new ExpiryService(pool, new ShowRepository(pool), new BookingRepository(pool), logger),
-      new IdempotencyService(new IdempotencyRepository(pool)),
-      logger,
-    );
+    // A pass still running when the next tick comes is shared, never doubled (HousekeepingService.run).
     sweepTimer = setInterval(() => {
-      housekeeping.run().catch((error: unknown) => logger.warn({ err: error }, 'expiry sweep failed'));
+      services.housekeeping.run().catch((error: unknown) => logger.warn({ err: error }, 'expiry sweep failed'));
     }, config.SWEEP_INTERVAL_SECONDS * 1000);
   }
 
   const app = await buildApp({
     config,
-    pool,
+    services,
     adminApiKey: adminKey.key,
     logger,
-    ...(scheduler ? { onHoldGroupCommitted: scheduler.schedule.bind(scheduler) } : {}),
-    ...(redis ? { pingRedis: () => redis.ping(), rateLimitRedis: redis } : {}),
+    readiness: { database: () => pool.query('SELECT 1'), ...(redis ? { redis: () => redis.ping() } : {}) },
+    rateLimitRedis: redis,
   });
 
   closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_SECONDS * 1000 }, async ({ signal, err }) => {

@@ -1,16 +1,11 @@
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, type Config } from './config.js';
-import { createPool } from './db/pool.js';
+import { createPool, poolLimits } from './db/pool.js';
 import { migrate } from './db/migrate.js';
 import { createLogger } from './logger.js';
 import { startExpiryWorker } from './queue/expiry-worker.js';
-import { BookingRepository } from './repositories/booking.repository.js';
-import { ShowRepository } from './repositories/show.repository.js';
 import { runEntryPoint } from './runtime.js';
-import { IdempotencyRepository } from './repositories/idempotency.repository.js';
-import { ExpiryService } from './services/expiry.service.js';
-import { HousekeepingService } from './services/housekeeping.service.js';
-import { IdempotencyService } from './services/idempotency.service.js';
+import { createServices } from './services.js';
 
 async function main(config: Config): Promise<void> {
   if (!config.DATABASE_URL || !config.REDIS_URL) {
@@ -20,9 +15,8 @@ async function main(config: Config): Promise<void> {
   }
   const logger = createLogger(config, 'worker');
   await migrate(config.DATABASE_URL, (message) => logger.debug(message));
-  const pool = createPool(config.DATABASE_URL, Math.min(config.DB_POOL_SIZE, 10), logger);
-  const expiry = new ExpiryService(pool, new ShowRepository(pool), new BookingRepository(pool), logger);
-  const housekeeping = new HousekeepingService(expiry, new IdempotencyService(new IdempotencyRepository(pool)), logger);
+  const pool = createPool(config.DATABASE_URL, poolLimits(config, Math.min(config.DB_POOL_SIZE, 10)), logger);
+  const { expiry, housekeeping } = createServices({ config, pool, logger });
   const worker = await startExpiryWorker({
     redisUrl: config.REDIS_URL,
     prefix: config.QUEUE_PREFIX,

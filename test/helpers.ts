@@ -1,10 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { expect, inject } from 'vitest';
 import { loadConfig, type Config } from '../src/config.js';
-import { createPool, type Pool } from '../src/db/pool.js';
-import { buildApp, type AppDependencies } from '../src/http/app.js';
+import { createPool, poolLimits, type Pool } from '../src/db/pool.js';
+import type { HeldBooking as HeldBookingShape } from '../src/domain/booking.js';
+import { buildApp } from '../src/http/app.js';
+import { createLogger } from '../src/logger.js';
+import { createServices, type Services } from '../src/services.js';
+import type { GroupCommitted } from '../src/services/show-lanes.js';
 import { databaseUrl } from './global-setup.js';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789';
@@ -50,24 +55,33 @@ export interface TestContext {
   app: FastifyInstance;
   pool: Pool;
   config: Config;
+  services: Services;
   database: TestDatabase;
   close(): Promise<void>;
 }
 
-/** The real app on a fresh database; no Redis unless the test wires it in. */
+export interface TestAppOptions {
+  /** Schedules expiry jobs (BullMQ) for committed hold groups; none by default. */
+  onHoldGroupCommitted?: GroupCommitted;
+  /** Readiness also probes Redis. */
+  pingRedis?: () => Promise<unknown>;
+  rateLimitRedis?: Redis;
+}
+
+/** The real app on a fresh database, wired as the server wires it; no Redis unless the test brings it. */
 export async function startTestApp(
   overrides: Record<string, string> = {},
-  extra: Partial<AppDependencies> = {},
+  options: TestAppOptions = {},
 ): Promise<TestContext> {
   const database = await createTestDatabase();
   const config = testConfig({ ...overrides, DATABASE_URL: database.url });
-  const pool = createPool(database.url, config.DB_POOL_SIZE);
-  const app = await buildApp({ config, pool, adminApiKey: ADMIN_KEY, ...extra });
-  await app.ready();
+  const pool = createPool(database.url, poolLimits(config));
+  const { app, services } = await buildTestApp(config, pool, options);
   return {
     app,
     pool,
     config,
+    services,
     database,
     async close() {
       await app.close();
@@ -75,6 +89,34 @@ export async function startTestApp(
       await database.drop();
     },
   };
+}
+
+/** The app over a given pool (a second API process on the same database, or a database that is down). */
+export async function buildTestApp(
+  config: Config,
+  pool: Pool,
+  options: TestAppOptions = {},
+): Promise<{ app: FastifyInstance; services: Services }> {
+  const logger = createLogger(config, 'api');
+  const services = createServices({ config, pool, logger, onHoldGroupCommitted: options.onHoldGroupCommitted });
+  const app = await buildApp({
+    config,
+    services,
+    adminApiKey: ADMIN_KEY,
+    logger,
+    readiness: {
+      database: () => pool.query('SELECT 1'),
+      ...(options.pingRedis ? { redis: options.pingRedis } : {}),
+    },
+    rateLimitRedis: options.rateLimitRedis,
+  });
+  await app.ready();
+  return { app, services };
+}
+
+/** A pool for a test to look at its database with: no timeouts, a few connections. */
+export function inspectionPool(url: string, max = 4): Pool {
+  return createPool(url, { max, lockTimeoutMs: 0, statementTimeoutMs: 0 });
 }
 
 export function futureIso(minutesAhead = 60 * 24): string {
@@ -95,14 +137,10 @@ export async function createShow(
   return response.json();
 }
 
-export interface HeldBooking {
-  id: string;
-  show_id: string;
-  seats: number;
-  status: string;
-  expires_at: string;
-  hold_token: string;
-}
+/** A hold as a client receives it: JSON, dates as strings. */
+export type HeldBooking = {
+  [K in keyof HeldBookingShape]: HeldBookingShape[K] extends Date ? string : HeldBookingShape[K];
+};
 
 export async function hold(app: FastifyInstance, showId: string, seats = 1): Promise<HeldBooking> {
   const response = await app.inject({ method: 'POST', url: `/api/shows/${showId}/book`, payload: { seats } });

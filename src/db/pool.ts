@@ -4,14 +4,30 @@ import type { Logger } from '../logger.js';
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
-export function createPool(connectionString: string, max: number, logger?: Logger): pg.Pool {
+export interface PoolLimits {
+  max: number;
+  /** Longest a statement waits for a lock (lock_timeout); 0 for none. */
+  lockTimeoutMs: number;
+  /** Longest a statement runs, and a transaction sits idle between statements; 0 for none. */
+  statementTimeoutMs: number;
+}
+
+export function createPool(connectionString: string, limits: PoolLimits, logger?: Logger): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
-    max,
+    max: limits.max,
     // Fail a request quickly (503) rather than queueing forever when the database is gone.
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     application_name: 'seat-hold',
+    // Sent with the connection's start-up, so they cost no round trip. No wait is unbounded:
+    // a lock held by a stuck transaction, a runaway statement, a transaction left open by a
+    // stalled process (its locks released), a peer gone silent (TCP keepalive).
+    lock_timeout: limits.lockTimeoutMs,
+    statement_timeout: limits.statementTimeoutMs,
+    idle_in_transaction_session_timeout: limits.statementTimeoutMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   // An idle client whose backend is terminated emits 'error' on the pool; without a
   // listener that would crash the process. The pool drops the client and makes a new one.
@@ -23,6 +39,14 @@ export function createPool(connectionString: string, max: number, logger?: Logge
     client.on('error', (error) => logger?.warn({ err: error }, 'database connection lost'));
   });
   return pool;
+}
+
+/** The pool limits of a configuration, for the API and the worker. */
+export function poolLimits(
+  config: { DB_POOL_SIZE: number; DB_LOCK_TIMEOUT_MS: number; DB_STATEMENT_TIMEOUT_MS: number },
+  max = config.DB_POOL_SIZE,
+): PoolLimits {
+  return { max, lockTimeoutMs: config.DB_LOCK_TIMEOUT_MS, statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS };
 }
 
 /** Runs fn in one transaction on one connection; rolls back on any error. */

@@ -1,54 +1,36 @@
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { registerAjvFormats, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyHttpOptions, type FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
 import type { Redis } from 'ioredis';
 import { corsOrigins, trustProxy, type Config } from '../config.js';
-import type { Pool } from '../db/pool.js';
 import { AppError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
-import { BookingRepository } from '../repositories/booking.repository.js';
-import { ShowRepository } from '../repositories/show.repository.js';
-import { BookingService } from '../services/booking.service.js';
-import { HoldEngine, type GroupCommitted } from '../services/hold-engine.js';
-import { ShowService } from '../services/show.service.js';
-import { IdempotencyRepository } from '../repositories/idempotency.repository.js';
-import { IdempotencyService } from '../services/idempotency.service.js';
+import type { Services } from '../services.js';
 import { Authenticator } from './auth.js';
 import { IdempotencyHttp } from './idempotency.js';
 import { securityHeaders } from './security-headers.js';
 import { sendProblem, toProblem } from './problem.js';
 import { bookingRoutes } from './routes/bookings.js';
+import type { Readiness, RouteContext } from './routes/context.js';
 import { healthRoutes } from './routes/health.js';
 import { showRoutes } from './routes/shows.js';
 
 export interface AppDependencies {
   config: Config;
-  pool: Pool;
+  services: Services;
   adminApiKey: string;
-  /** Called after each committed hold group; schedules its expiry (BullMQ) or nothing. */
-  onHoldGroupCommitted?: GroupCommitted;
-  /** Readiness probe of Redis, when Redis is configured. */
-  pingRedis?: () => Promise<unknown>;
+  /** What /health/ready probes: the database, and Redis when it is configured. */
+  readiness: Readiness;
   /** Where rate-limit counters live, so limits hold across processes; in memory without. */
-  rateLimitRedis?: Redis;
+  rateLimitRedis?: Redis | undefined;
   /** Defaults to a pino logger at LOG_LEVEL. */
   logger?: Logger;
-}
-
-/** What the route plugins receive. */
-export interface AppServices {
-  config: Config;
-  pool: Pool;
-  shows: ShowService;
-  bookings: BookingService;
-  auth: Authenticator;
-  idempotency: IdempotencyHttp;
-  pingRedis?: () => Promise<unknown>;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -56,7 +38,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 registerAjvFormats();
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
-  const { config, pool } = deps;
+  const { config, services } = deps;
   // Security headers for a JSON API (OWASP REST cheat sheet): nothing may be framed, run or
   // loaded from an answer; HSTS; nosniff; no referrer. Headers that only matter for HTML
   // documents are left out, as each one is written on every answer.
@@ -70,9 +52,16 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     xPermittedCrossDomainPolicies: false,
     xXssProtection: false,
   });
-  const options: FastifyServerOptions = {
+  const options: FastifyHttpOptions<Server> = {
     loggerInstance: deps.logger ?? createLogger(config, 'api'),
     bodyLimit: config.BODY_LIMIT_BYTES,
+    // A client trickling its request (slowloris) is answered 408 and closed: no socket is
+    // held forever. Node checks every connectionsCheckingInterval.
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    http: { headersTimeout: config.REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
+    // A connection silent both ways for longer than any request the service would still
+    // answer (its wait in a show's queue, then a lock wait and a statement) is closed.
+    connectionTimeout: config.REQUEST_TIMEOUT_MS + config.DB_LOCK_TIMEOUT_MS + config.DB_STATEMENT_TIMEOUT_MS,
     trustProxy: trustProxy(config),
     // Take a caller's X-Request-Id when it is sane, so one id follows a request across services.
     requestIdHeader: false,
@@ -179,33 +168,19 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   // Swagger UI sets its own Content-Security-Policy (hashes of its inline scripts) over helmet's.
   await app.register(swaggerUi, { routePrefix: '/api-docs', staticCSP: true });
 
-  const shows = new ShowRepository(pool);
-  const bookings = new BookingRepository(pool);
-  const idempotency = new IdempotencyService(new IdempotencyRepository(pool));
   const auth = new Authenticator(deps.adminApiKey);
-  const idempotencyHttp = new IdempotencyHttp(idempotency, auth);
-  idempotencyHttp.register(app);
-  const engine = new HoldEngine({
-    pool,
-    shows,
-    bookings,
-    idempotency,
-    holdTtlSeconds: config.HOLD_TTL_SECONDS,
-    maxGroupSize: config.HOLD_GROUP_MAX,
-    onGroupCommitted: deps.onHoldGroupCommitted ?? (() => {}),
-    logger: app.log,
-  });
-  const services: AppServices = {
+  const idempotency = new IdempotencyHttp(services.idempotency, auth);
+  idempotency.register(app);
+  const context: RouteContext = {
     config,
-    pool,
-    shows: new ShowService(pool, shows, idempotency),
-    bookings: new BookingService(pool, shows, bookings, engine, idempotency),
+    shows: services.shows,
+    bookings: services.bookings,
     auth,
-    idempotency: idempotencyHttp,
-    ...(deps.pingRedis ? { pingRedis: deps.pingRedis } : {}),
+    idempotency,
+    readiness: deps.readiness,
   };
-  await app.register(healthRoutes, services);
-  await app.register(showRoutes, services);
-  await app.register(bookingRoutes, services);
+  await app.register(healthRoutes, context);
+  await app.register(showRoutes, context);
+  await app.register(bookingRoutes, context);
   return app;
 }

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import {
   AppError,
+  isDatabaseDataError,
   isTransientDatabaseError,
   problemCatalog,
   problemType,
@@ -48,6 +49,10 @@ export function toProblem(error: FastifyError | AppError | Error, request: Fasti
   if (typeof status === 'number' && status >= 400 && status < 500) {
     // Fastify's own client-error messages are safe to show.
     return problem(byStatus[status] ?? 'bad_request', fastifyError.message, request);
+  }
+  if (isDatabaseDataError(error)) {
+    // PostgreSQL refused a value the validators let through: still the client's input, never a 5xx.
+    return problem('validation_failed', 'A value in the request is not valid', request);
   }
   if (isTransientDatabaseError(error)) {
     return problem('service_unavailable', 'The database is unavailable; retry shortly', request);

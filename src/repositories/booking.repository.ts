@@ -1,28 +1,18 @@
 import type { Pool, PoolClient } from '../db/pool.js';
-
-export const bookingStatuses = ['PENDING', 'CONFIRMED', 'EXPIRED', 'CANCELLED'] as const;
-export type BookingStatus = (typeof bookingStatuses)[number];
-
-export interface Booking {
-  id: string;
-  show_id: string;
-  seats: number;
-  status: BookingStatus;
-  created_at: Date;
-  expires_at: Date;
-  updated_at: Date;
-}
-
-export interface StoredBooking extends Booking {
-  hold_token_hash: Buffer;
-  /** PENDING and past expires_at by the database clock: no longer a hold. */
-  overdue: boolean;
-}
+import type { Booking, BookingStatus, StoredBooking } from '../domain/booking.js';
+import type { DbInstant } from './show.repository.js';
 
 export interface NewHold {
   id: string;
   seats: number;
   tokenHash: Buffer;
+}
+
+/** A status change decided under the show's lock: `id` moves from `from` to `to`. */
+export interface Move {
+  id: string;
+  from: BookingStatus;
+  to: BookingStatus;
 }
 
 const bookingColumns = 'id, show_id, seats, status, created_at, expires_at, updated_at';
@@ -31,89 +21,96 @@ export class BookingRepository {
   constructor(private readonly pool: Pool) {}
 
   /**
-   * Inserts every hold of a group in one statement and adds their seats to the show's
-   * held counter in the same statement; the counter is derived from the rows actually
-   * inserted. Caller holds the show's inventory lock and has checked the seats are free
-   * (the CHECK constraints refuse the statement otherwise).
+   * Inserts every hold of a group in one statement, created at `now` (when the show's lock
+   * was granted), and adds their seats to the show's held counter in the same statement;
+   * the counter is derived from the rows actually inserted. Caller holds the show's lock
+   * and has checked the seats are free (the CHECK constraints refuse the statement
+   * otherwise). Returns the rows written.
    */
   async insertHolds(
     client: PoolClient,
     showId: string,
     holds: NewHold[],
     ttlSeconds: number,
-  ): Promise<{ createdAt: Date; expiresAt: Date }> {
-    const { rows } = await client.query<{ createdAt: Date; expiresAt: Date }>(
-      `WITH t AS (
-         SELECT statement_timestamp() AS created_at,
-                statement_timestamp() + make_interval(secs => $5) AS expires_at),
-       inserted AS (
+    now: DbInstant,
+  ): Promise<Booking[]> {
+    const { rows } = await client.query<Booking>(
+      `WITH inserted AS (
          INSERT INTO bookings (id, show_id, seats, hold_token_hash, created_at, expires_at, updated_at)
-         SELECT h.id, $1, h.seats, h.hash, t.created_at, t.expires_at, t.created_at
-         FROM unnest($2::uuid[], $3::int[], $4::bytea[]) AS h(id, seats, hash), t
-         RETURNING seats),
+         SELECT h.id, $1, h.seats, h.hash, $5::timestamptz, $5::timestamptz + make_interval(secs => $6), $5::timestamptz
+         FROM unnest($2::uuid[], $3::int[], $4::bytea[]) AS h(id, seats, hash)
+         RETURNING ${bookingColumns}),
        counted AS (
          UPDATE shows SET held_seats = held_seats + (SELECT sum(seats) FROM inserted) WHERE id = $1)
-       SELECT created_at AS "createdAt", expires_at AS "expiresAt" FROM t`,
-      [showId, holds.map((h) => h.id), holds.map((h) => h.seats), holds.map((h) => h.tokenHash), ttlSeconds],
+       SELECT * FROM inserted`,
+      [showId, holds.map((h) => h.id), holds.map((h) => h.seats), holds.map((h) => h.tokenHash), now, ttlSeconds],
     );
-    return rows[0]!;
+    return rows;
   }
 
   /**
-   * Moves every overdue PENDING hold of the show to EXPIRED and returns their seats to
-   * sale, in one statement. Caller holds the show's inventory lock. Returns the seats freed.
+   * Moves every PENDING hold of the show overdue at `now` to EXPIRED and returns their
+   * seats to sale, in one statement. Caller holds the show's lock. Returns the seats freed.
    */
-  async expireOverdue(client: PoolClient, showId: string): Promise<number> {
+  async expireOverdue(client: PoolClient, showId: string, now: DbInstant): Promise<number> {
     const { rows } = await client.query<{ freed: number }>(
       `WITH expired AS (
-         UPDATE bookings SET status = 'EXPIRED', updated_at = statement_timestamp()
-         WHERE show_id = $1 AND status = 'PENDING' AND expires_at <= statement_timestamp()
+         UPDATE bookings SET status = 'EXPIRED', updated_at = $2::timestamptz
+         WHERE show_id = $1 AND status = 'PENDING' AND expires_at <= $2::timestamptz
          RETURNING seats),
        freed AS (SELECT COALESCE(sum(seats), 0)::int AS seats FROM expired),
        counted AS (
          UPDATE shows SET held_seats = held_seats - freed.seats FROM freed WHERE id = $1 AND freed.seats > 0)
        SELECT seats AS freed FROM freed`,
-      [showId],
+      [showId, now],
     );
     return rows[0]?.freed ?? 0;
   }
 
   /**
-   * A conditional transition: moves the booking from `from` to `to` only if it is still in
-   * `from` (and, leaving PENDING for anything but EXPIRED, only before its deadline), and
-   * moves the show's counters by its seats in the same statement. Caller holds the show's
-   * inventory lock. Null when the booking was not in a state to move.
-   *
-   * The deadline is judged at now(), the transaction's own timestamp, as findById judges
-   * `overdue`: a decision read in a transaction and its guarded update agree even when the
-   * deadline falls between the two statements.
+   * Applies status changes decided under the show's lock, in one statement, and moves the
+   * show's counters by the seats of the rows actually moved, in the same statement. Each
+   * move is conditional: the booking must still be in `from` and, leaving PENDING for
+   * anything but EXPIRED, before its deadline at `now`. Returns the rows moved.
    */
-  async transition(client: PoolClient, id: string, from: BookingStatus, to: BookingStatus): Promise<Booking | null> {
+  async applyMoves(client: PoolClient, showId: string, moves: Move[], now: DbInstant): Promise<Booking[]> {
     const { rows } = await client.query<Booking>(
       `WITH moved AS (
-         UPDATE bookings SET status = $3::booking_status, updated_at = statement_timestamp()
-         WHERE id = $1 AND status = $2::booking_status
-           AND ($2::booking_status <> 'PENDING' OR $3::booking_status = 'EXPIRED' OR expires_at > now())
-           AND ($3::booking_status <> 'EXPIRED' OR expires_at <= now())
-         RETURNING ${bookingColumns}),
+         UPDATE bookings b SET status = m.to_status, updated_at = $5::timestamptz
+         FROM unnest($2::uuid[], $3::booking_status[], $4::booking_status[]) AS m(id, from_status, to_status)
+         WHERE b.id = m.id AND b.show_id = $1 AND b.status = m.from_status
+           AND (m.from_status <> 'PENDING' OR m.to_status = 'EXPIRED' OR b.expires_at > $5::timestamptz)
+           AND (m.to_status <> 'EXPIRED' OR b.expires_at <= $5::timestamptz)
+         RETURNING b.id, b.show_id, b.seats, b.status, b.created_at, b.expires_at, b.updated_at, m.from_status),
        counted AS (
          UPDATE shows SET
-           held_seats = held_seats - CASE WHEN $2::booking_status = 'PENDING' THEN moved.seats ELSE 0 END,
+           held_seats = held_seats
+             - COALESCE((SELECT sum(seats) FROM moved WHERE from_status = 'PENDING'), 0),
            confirmed_seats = confirmed_seats
-             + CASE WHEN $3::booking_status = 'CONFIRMED' THEN moved.seats ELSE 0 END
-             - CASE WHEN $2::booking_status = 'CONFIRMED' THEN moved.seats ELSE 0 END
-         FROM moved WHERE shows.id = moved.show_id)
-       SELECT * FROM moved`,
-      [id, from, to],
+             + COALESCE((SELECT sum(seats) FROM moved WHERE status = 'CONFIRMED'), 0)
+             - COALESCE((SELECT sum(seats) FROM moved WHERE from_status = 'CONFIRMED'), 0)
+         WHERE id = $1)
+       SELECT ${bookingColumns} FROM moved`,
+      [showId, moves.map((m) => m.id), moves.map((m) => m.from), moves.map((m) => m.to), now],
     );
-    return rows[0] ?? null;
+    return rows;
   }
 
-  /** The booking as stored, with whether it is an overdue hold at now() (see transition). */
-  async findById(id: string, client?: PoolClient): Promise<StoredBooking | null> {
-    const { rows } = await (client ?? this.pool).query<StoredBooking>(
+  /** Bookings of the show as stored, judged at `now`. Caller holds the show's lock. */
+  async findManyLocked(client: PoolClient, showId: string, ids: string[], now: DbInstant): Promise<StoredBooking[]> {
+    const { rows } = await client.query<StoredBooking>(
+      `SELECT ${bookingColumns}, hold_token_hash, (status = 'PENDING' AND expires_at <= $3::timestamptz) AS overdue
+       FROM bookings WHERE id = ANY($2::uuid[]) AND show_id = $1`,
+      [showId, ids, now],
+    );
+    return rows;
+  }
+
+  /** The booking as stored, judged at this statement's time. */
+  async findById(id: string): Promise<StoredBooking | null> {
+    const { rows } = await this.pool.query<StoredBooking>(
       `SELECT ${bookingColumns}, hold_token_hash,
-              (status = 'PENDING' AND expires_at <= now()) AS overdue
+              (status = 'PENDING' AND expires_at <= statement_timestamp()) AS overdue
        FROM bookings WHERE id = $1`,
       [id],
     );

@@ -65,19 +65,20 @@ export class IdempotencyRepository {
 
   /**
    * Of these claims, locks those that still own their key unanswered and returns their
-   * scope hashes (hex). Once locked, no retry can take a key over before this
-   * transaction records its answer or rolls back.
+   * claim ids. Once locked, no retry can take a key over before this transaction records
+   * its answer or rolls back. Two claims on one key (a request and the retry that took
+   * it over) can be asked about together: only the current owner's id comes back.
    */
   async lockOwned(client: PoolClient, refs: ClaimRef[]): Promise<Set<string>> {
-    const { rows } = await client.query<{ scope_hash: Buffer }>(
-      `SELECT k.scope_hash FROM idempotency_keys k
+    const { rows } = await client.query<{ claim_id: string }>(
+      `SELECT k.claim_id FROM idempotency_keys k
        JOIN unnest($1::bytea[], $2::uuid[]) AS c(scope_hash, claim_id)
          ON k.scope_hash = c.scope_hash AND k.claim_id = c.claim_id
        WHERE k.status_code IS NULL
        FOR UPDATE OF k`,
       [refs.map((ref) => ref.scopeHash), refs.map((ref) => ref.claimId)],
     );
-    return new Set(rows.map((row) => row.scope_hash.toString('hex')));
+    return new Set(rows.map((row) => row.claim_id));
   }
 
   /**

@@ -1,27 +1,23 @@
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import type { NewShow, Show } from '../domain/show.js';
 
-export interface Show {
-  id: string;
-  title: string;
-  description: string | null;
-  start_time: Date;
-  total_seats: number;
-  available_seats: number;
-  created_at: Date;
-}
-
-export interface NewShow {
-  title: string;
-  description: string | null;
-  startTime: string;
-  totalSeats: number;
-}
+/**
+ * The database clock at one instant, as PostgreSQL's own text (exact to the microsecond,
+ * which a JavaScript Date is not). A transaction reads it once, right after it is granted
+ * its show's lock, and judges every deadline of that transaction at it.
+ */
+export type DbInstant = string & { readonly __brand: 'DbInstant' };
 
 export interface ShowInventory {
   totalSeats: number;
   heldSeats: number;
   confirmedSeats: number;
+  /** Whether the show had started when the lock was granted. */
   started: boolean;
+  /** When the lock was granted: the instant every deadline of this transaction is judged at. */
+  now: DbInstant;
+  /** The same instant as a Date, for answers (the database writes `now` itself). */
+  nowDate: Date;
 }
 
 export interface CounterMismatch {
@@ -58,7 +54,7 @@ export class ShowRepository {
       `INSERT INTO shows (title, description, start_time, total_seats)
        SELECT $1, $2, date_trunc('milliseconds', $3::timestamptz), $4 WHERE $3::timestamptz > statement_timestamp()
        RETURNING id, title, description, start_time, total_seats, total_seats AS available_seats, created_at`,
-      [show.title, show.description, show.startTime, show.totalSeats],
+      [show.title, show.description ?? null, show.start_time, show.total_seats],
     );
     return rows[0] ?? null;
   }
@@ -87,10 +83,16 @@ export class ShowRepository {
    * booking row, so those changes serialize per show and can never deadlock each other.
    */
   async lockInventory(client: PoolClient, id: string): Promise<ShowInventory | null> {
+    // The clock is read in a second step over the locked row: evaluated in the locking
+    // SELECT itself it could be read before a wait for the lock, and a deadline that
+    // passed during the wait would be judged as not yet passed.
     const { rows } = await client.query<ShowInventory>(
-      `SELECT total_seats AS "totalSeats", held_seats AS "heldSeats", confirmed_seats AS "confirmedSeats",
-              start_time <= statement_timestamp() AS started
-       FROM shows WHERE id = $1 FOR UPDATE`,
+      `WITH locked AS MATERIALIZED (
+         SELECT total_seats, held_seats, confirmed_seats, start_time FROM shows WHERE id = $1 FOR UPDATE),
+       granted AS MATERIALIZED (SELECT locked.*, clock_timestamp() AS at FROM locked)
+       SELECT total_seats AS "totalSeats", held_seats AS "heldSeats", confirmed_seats AS "confirmedSeats",
+              start_time <= at AS started, at::text AS now, at AS "nowDate"
+       FROM granted`,
       [id],
     );
     return rows[0] ?? null;

@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import type { BookingStatus } from '../repositories/booking.repository.js';
+import type { BookingStatus } from '../domain/booking.js';
 
 /**
  * First come, first served, never a partial hold: each request in arrival order gets all
@@ -32,8 +32,10 @@ export type Decision =
  * says so yet.
  */
 export function decide(action: CustomerAction, status: BookingStatus, overdue: boolean): Decision {
-  const expired = new AppError('hold_expired', 'The hold expired before it was confirmed; its seats are back on sale');
-  if (status === 'PENDING' && overdue) return { kind: 'expire_then_reject', error: expired };
+  // Built only when refusing: capturing a stack on every confirm would cost the hot path.
+  const expired = () =>
+    new AppError('hold_expired', 'The hold expired before it was confirmed; its seats are back on sale');
+  if (status === 'PENDING' && overdue) return { kind: 'expire_then_reject', error: expired() };
   switch (status) {
     case 'PENDING':
       return { kind: 'transition', from: 'PENDING', to: action === 'confirm' ? 'CONFIRMED' : 'CANCELLED' };
@@ -44,6 +46,6 @@ export function decide(action: CustomerAction, status: BookingStatus, overdue: b
         ? { kind: 'unchanged' }
         : { kind: 'reject', error: new AppError('booking_cancelled', 'A cancelled booking cannot be confirmed') };
     case 'EXPIRED':
-      return { kind: 'reject', error: expired };
+      return { kind: 'reject', error: expired() };
   }
 }

@@ -1,94 +1,53 @@
-import { withTransaction, type Pool } from '../db/pool.js';
+import { bookingAsSeen, type Booking, type StoredBooking } from '../domain/booking.js';
 import { AppError } from '../errors.js';
-import type { Booking, BookingRepository, StoredBooking } from '../repositories/booking.repository.js';
-import type { ShowRepository } from '../repositories/show.repository.js';
+import type { BookingRepository } from '../repositories/booking.repository.js';
 import { secretMatches } from '../secrets.js';
-import { decide, type CustomerAction } from './booking-rules.js';
-import type { GrantedHold, HoldEngine } from './hold-engine.js';
-import type { IdempotencyService, Recorder } from './idempotency.service.js';
+import type { CustomerAction } from './booking-rules.js';
+import type { GrantedHold, LaneOptions, ShowLanes } from './show-lanes.js';
 
 /** Who is asking: the admin key, a hold token, or credentials that are neither. */
 export interface Caller {
   isAdmin: boolean;
-  holdToken?: string;
+  holdToken?: string | undefined;
   /** Some credential was sent, even if it turned out to be wrong (403 rather than 401). */
   presentedCredentials: boolean;
 }
 
-/** A booking as a customer sees it: a PENDING hold past its deadline is EXPIRED, swept or not. */
-function asSeen(booking: StoredBooking): Booking {
-  const { id, show_id, seats, created_at, expires_at, updated_at } = booking;
-  return {
-    id,
-    show_id,
-    seats,
-    status: booking.overdue ? 'EXPIRED' : booking.status,
-    created_at,
-    expires_at,
-    updated_at,
-  };
-}
-
+/**
+ * Holds, confirms and cancels. Every one of them changes a show's seats, so every one goes
+ * through the show's lane (group commit under the show's lock); only reads go straight to
+ * the database.
+ */
 export class BookingService {
   constructor(
-    private readonly pool: Pool,
-    private readonly shows: ShowRepository,
     private readonly bookings: BookingRepository,
-    private readonly engine: HoldEngine,
-    private readonly idempotency: IdempotencyService,
+    private readonly lanes: ShowLanes,
   ) {}
 
-  hold(showId: string, seats: number, recorder?: Recorder<GrantedHold>): Promise<GrantedHold> {
-    return this.engine.hold(showId, seats, recorder);
+  hold(showId: string, seats: number, options?: LaneOptions<GrantedHold>): Promise<GrantedHold> {
+    return this.lanes.hold(showId, seats, options);
   }
 
   async get(id: string, caller: Caller): Promise<Booking> {
-    return asSeen(await this.authorized(id, caller));
+    return bookingAsSeen(await this.authorized(id, caller));
   }
 
-  confirm(id: string, caller: Caller, recorder?: Recorder<Booking>): Promise<Booking> {
-    return this.act('confirm', id, caller, recorder);
+  confirm(id: string, caller: Caller, options?: LaneOptions<Booking>): Promise<Booking> {
+    return this.act('confirm', id, caller, options);
   }
 
-  cancel(id: string, caller: Caller, recorder?: Recorder<Booking>): Promise<Booking> {
-    return this.act('cancel', id, caller, recorder);
+  cancel(id: string, caller: Caller, options?: LaneOptions<Booking>): Promise<Booking> {
+    return this.act('cancel', id, caller, options);
   }
 
   private async act(
     action: CustomerAction,
     id: string,
     caller: Caller,
-    recorder: Recorder<Booking> | undefined,
+    options: LaneOptions<Booking> | undefined,
   ): Promise<Booking> {
     const { show_id: showId } = await this.authorized(id, caller);
-    const result = await withTransaction(this.pool, async (client) => {
-      await this.shows.lockInventory(client, showId);
-      // Read again under the show's lock: no other transition of this booking can run now.
-      const current = (await this.bookings.findById(id, client))!;
-      const decision = decide(action, current.status, current.overdue);
-      let booking: Booking;
-      switch (decision.kind) {
-        case 'transition': {
-          const moved = await this.bookings.transition(client, id, decision.from, decision.to);
-          if (!moved) throw new Error(`booking ${id} left ${decision.from} while its show was locked`);
-          booking = moved;
-          break;
-        }
-        case 'unchanged':
-          booking = asSeen(current);
-          break;
-        case 'expire_then_reject':
-          // Commit the expiry (the seats go back on sale now), then answer with the error.
-          await this.bookings.expireOverdue(client, showId);
-          return { error: decision.error };
-        case 'reject':
-          return { error: decision.error };
-      }
-      if (recorder) await this.idempotency.recordWithin(client, recorder, booking);
-      return { booking };
-    });
-    if (result.error) throw result.error;
-    return result.booking;
+    return this.lanes.act(showId, action, id, options);
   }
 
   private async authorized(id: string, caller: Caller): Promise<StoredBooking> {

@@ -21,8 +21,8 @@ export class ExpiryService {
   /** Expires the show's overdue holds; returns the seats put back on sale. */
   expireShow(showId: string): Promise<number> {
     return withTransaction(this.pool, async (client) => {
-      if (!(await this.shows.lockInventory(client, showId))) return 0;
-      return this.bookings.expireOverdue(client, showId);
+      const show = await this.shows.lockInventory(client, showId);
+      return show ? this.bookings.expireOverdue(client, showId, show.now) : 0;
     });
   }
 

@@ -130,19 +130,17 @@ export class IdempotencyService {
    */
   async lockOwned(client: PoolClient, claims: IdempotencyClaim[]): Promise<Set<IdempotencyClaim>> {
     const owned = await this.keys.lockOwned(client, claims);
-    return new Set(claims.filter((claim) => owned.has(claim.scopeHash.toString('hex'))));
+    return new Set(claims.filter((claim) => owned.has(claim.claimId)));
   }
 
   /** Records several answers in one statement, inside the transaction that locked their keys. */
-  async recordAllWithin<T>(client: PoolClient, items: { recorder: Recorder<T>; result: T }[]): Promise<void> {
-    if (items.length === 0) return;
-    const entries = items.map(({ recorder, result }) => ({
-      ref: recorder.claim,
-      response: this.toRecord(recorder.claim, recorder.answer(result)),
-    }));
+  async recordAllWithin(client: PoolClient, answered: { claim: IdempotencyClaim; answer: Answer }[]): Promise<void> {
+    if (answered.length === 0) return;
+    const entries = answered.map(({ claim, answer }) => ({ ref: claim, response: this.toRecord(claim, answer) }));
     const recorded = await this.keys.record(entries, client);
-    if (recorded !== items.length) throw new Error(`recorded ${recorded} of ${items.length} locked idempotency keys`);
-    for (const { recorder } of items) recorder.claim.recorded = true;
+    if (recorded !== answered.length)
+      throw new Error(`recorded ${recorded} of ${answered.length} locked idempotency keys`);
+    for (const { claim } of answered) claim.recorded = true;
   }
 
   /** The recorded form of an answer: JSON with secrets sealed. */

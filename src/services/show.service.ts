@@ -1,6 +1,8 @@
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import { UUID_PATTERN } from '../domain/common.js';
 import { AppError } from '../errors.js';
-import type { NewShow, Show, ShowPageCursor, ShowRepository } from '../repositories/show.repository.js';
+import type { NewShow, Show } from '../domain/show.js';
+import type { ShowPageCursor, ShowRepository } from '../repositories/show.repository.js';
 import type { IdempotencyService, Recorder } from './idempotency.service.js';
 
 export interface ShowPage {
@@ -13,18 +15,27 @@ export function encodeCursor(show: Pick<Show, 'start_time' | 'id'>): string {
   return Buffer.from(JSON.stringify([show.start_time.toISOString(), show.id])).toString('base64url');
 }
 
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const CURSOR_ID = new RegExp(UUID_PATTERN);
+
+/**
+ * The cursor exactly as encodeCursor writes it, or 400: what Date.parse would accept
+ * (`2020-02-30`, years beyond PostgreSQL's range…) is not enough.
+ */
 export function decodeCursor(cursor: string): ShowPageCursor {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(value) &&
-      value.length === 2 &&
-      typeof value[0] === 'string' &&
-      !Number.isNaN(Date.parse(value[0])) &&
-      typeof value[1] === 'string' &&
-      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value[1])
-    ) {
-      return { startTime: value[0], id: value[1] };
+    if (Array.isArray(value) && value.length === 2) {
+      const [startTime, id] = value as unknown[];
+      if (
+        typeof startTime === 'string' &&
+        CURSOR_TIME.test(startTime) &&
+        new Date(startTime).toISOString() === startTime &&
+        typeof id === 'string' &&
+        CURSOR_ID.test(id)
+      ) {
+        return { startTime, id };
+      }
     }
   } catch {
     // fall through: any undecodable cursor is the client's error

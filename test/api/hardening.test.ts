@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildApp } from '../../src/http/app.js';
 import { producerConnection } from '../../src/queue/expiry-queue.js';
-import { ADMIN_KEY, createShow, expectProblem, startTestApp, type TestContext } from '../helpers.js';
+import { buildTestApp, createShow, expectProblem, startTestApp, type TestContext } from '../helpers.js';
 
 const opened: TestContext[] = [];
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -52,7 +51,7 @@ describe('rate limiting', () => {
     const a = await app(config, redis);
     // A second API on the same database and Redis.
     const b = {
-      app: await buildApp({ config: a.config, pool: a.pool, adminApiKey: ADMIN_KEY, rateLimitRedis: redis }),
+      app: (await buildTestApp(a.config, a.pool, { rateLimitRedis: redis })).app,
     };
     cleanups.push(() => b.app.close());
     const show = await createShow(a.app, { total_seats: 100 });

@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool } from '../../src/db/pool.js';
-import { buildApp } from '../../src/http/app.js';
-import { ADMIN_KEY, expectProblem, startTestApp, testConfig, type TestContext } from '../helpers.js';
+import { buildTestApp, expectProblem, inspectionPool, startTestApp, testConfig, type TestContext } from '../helpers.js';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -24,13 +22,8 @@ describe('health', () => {
 
   it('/health/ready answers 503 when PostgreSQL or Redis does not', async () => {
     // Port 1 on 127.0.0.1: nothing listens there, so connecting is refused at once.
-    const pool = createPool('postgres://postgres@127.0.0.1:1/none', 2);
-    const app = await buildApp({
-      config: testConfig(),
-      pool,
-      adminApiKey: ADMIN_KEY,
-      pingRedis: () => Promise.reject(new Error('down')),
-    });
+    const pool = inspectionPool('postgres://postgres@127.0.0.1:1/none', 2);
+    const { app } = await buildTestApp(testConfig(), pool, { pingRedis: () => Promise.reject(new Error('down')) });
     try {
       const response = await app.inject({ method: 'GET', url: '/health/ready' });
       const problem = expectProblem(response, 503, 'service_unavailable');

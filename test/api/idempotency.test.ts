@@ -1,11 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BookingRepository } from '../../src/repositories/booking.repository.js';
 import { IdempotencyRepository } from '../../src/repositories/idempotency.repository.js';
-import { ShowRepository } from '../../src/repositories/show.repository.js';
-import { HoldEngine, type GrantedHold } from '../../src/services/hold-engine.js';
 import { IdempotencyService } from '../../src/services/idempotency.service.js';
-import { createLogger } from '../../src/logger.js';
 import { admin, createShow, expectProblem, futureIso, inventory, startTestApp, type TestContext } from '../helpers.js';
 
 let ctx: TestContext;
@@ -154,45 +150,8 @@ describe('a claim left by a crashed process', () => {
     expect(takenOver.json().id).not.toBe(first.json().id);
     expect(await inventory(ctx.pool, show.id)).toMatchObject({ held: 1, pending_rows: 1 });
   });
-
-  it('a request whose key was taken over meanwhile fails alone; its group still holds', async () => {
-    const pool = ctx.pool;
-    const idempotency = new IdempotencyService(new IdempotencyRepository(pool));
-    const engine = new HoldEngine({
-      pool,
-      shows: new ShowRepository(pool),
-      bookings: new BookingRepository(pool),
-      idempotency,
-      holdTtlSeconds: 60,
-      maxGroupSize: 256,
-      onGroupCommitted: () => {},
-      logger: createLogger(ctx.config, 'test'),
-    });
-    const show = await createShow(ctx.app, { total_seats: 10 });
-    const scope = (key: string) => ({ caller: 'anonymous', method: 'POST', path: `/x/${show.id}`, key });
-    const answer = (hold: GrantedHold) => ({ statusCode: 201, body: { id: hold.booking.id } });
-    const [lost, kept] = await Promise.all([
-      idempotency.begin(scope('lost'), {}),
-      idempotency.begin(scope('kept'), {}),
-    ]);
-    // A retry took the first key over after its lease ran out.
-    await pool.query('UPDATE idempotency_keys SET claim_id = gen_random_uuid() WHERE scope_hash = $1', [
-      lost.claim!.scopeHash,
-    ]);
-    const results = await Promise.allSettled([
-      engine.hold(show.id, 1),
-      engine.hold(show.id, 1, { claim: lost.claim!, answer }),
-      engine.hold(show.id, 1, { claim: kept.claim!, answer }),
-      engine.hold(show.id, 1),
-    ]);
-    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
-    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'idempotency_in_progress' });
-    expect(await inventory(pool, show.id)).toMatchObject({ held: 3, pending_rows: 3 });
-    const keptRow = await pool.query('SELECT status_code FROM idempotency_keys WHERE scope_hash = $1', [
-      kept.claim!.scopeHash,
-    ]);
-    expect(keptRow.rows[0].status_code).toBe(201);
-  });
+  // A retry that takes a key over while the original still waits in its show's queue, both in
+  // one group: test/api/show-lock.test.ts.
 });
 
 describe('Idempotency-Key on the other routes', () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { createPool, type Pool } from '../../src/db/pool.js';
-import { createTestDatabase, type TestDatabase } from '../helpers.js';
+import type { Pool } from '../../src/db/pool.js';
+import { createTestDatabase, inspectionPool, type TestDatabase } from '../helpers.js';
 import { runCustomers } from '../support/customers.js';
 import { checkInvariants } from '../support/invariants.js';
 import {
@@ -22,7 +22,7 @@ const queuePrefix = `stress-${randomBytes(4).toString('hex')}`;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  pool = createPool(database.url, 4);
+  pool = inspectionPool(database.url);
   const env = serviceEnv(database.url, inject('redisUrl'), queuePrefix);
   processes = await Promise.all([
     startApi('api-1', env),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { createPool, type Pool } from '../../src/db/pool.js';
-import { createTestDatabase, sleep, type TestDatabase } from '../helpers.js';
+import type { Pool } from '../../src/db/pool.js';
+import { createTestDatabase, inspectionPool, sleep, type TestDatabase } from '../helpers.js';
 import { runCustomers, type LoadReport } from '../support/customers.js';
 import { checkInvariants } from '../support/invariants.js';
 import {
@@ -41,7 +41,7 @@ async function startCluster(apiCount: number, workerCount: number, redisUrl = in
   ]);
   const started: Cluster = {
     database,
-    pool: createPool(database.url, 4),
+    pool: inspectionPool(database.url),
     env,
     apis,
     workers,

@@ -1,15 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { AppServices } from '../app.js';
-import type { Booking as BookingRecord } from '../../repositories/booking.repository.js';
+import type { RouteContext } from './context.js';
+import { Booking } from '../../domain/booking.js';
 import type { Answer } from '../../services/idempotency.service.js';
 import { sendAnswer } from '../idempotency.js';
-import { Booking, IdempotencyHeaders, IdParams, problems, rateLimited } from '../schemas.js';
+import { IdempotencyHeaders, IdParams, problems, rateLimited } from '../schemas.js';
 
 const bookingAuth: Record<string, string[]>[] = [{ holdToken: [] }, { adminKey: [] }];
 
-const bookingAnswer = (booking: BookingRecord): Answer => ({ statusCode: 200, body: { ...booking } });
+const bookingAnswer = (booking: Booking): Answer => ({ statusCode: 200, body: { ...booking } });
 
-export const bookingRoutes: FastifyPluginAsyncTypebox<AppServices> = async (app, { bookings, auth, idempotency }) => {
+export const bookingRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, { bookings, auth, idempotency }) => {
   app.get(
     '/api/bookings/:id',
     {
@@ -59,11 +59,10 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<AppServices> = async (app,
         onSend: idempotency.settle,
       },
       async (request, reply) => {
-        const booking = await bookings[action](
-          request.params.id,
-          auth.caller(request),
-          idempotency.recorder(request, bookingAnswer),
-        );
+        const booking = await bookings[action](request.params.id, auth.caller(request), {
+          recorder: idempotency.recorder(request, bookingAnswer),
+          isGone: () => request.raw.destroyed,
+        });
         return sendAnswer(reply, bookingAnswer(booking));
       },
     );

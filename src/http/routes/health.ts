@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { AppServices } from '../app.js';
+import type { RouteContext } from './context.js';
 import { AppError } from '../../errors.js';
 import { Health, problems } from '../schemas.js';
 
@@ -20,7 +20,7 @@ async function check(probe: () => Promise<unknown>): Promise<string> {
   }
 }
 
-export const healthRoutes: FastifyPluginAsyncTypebox<AppServices> = async (app, { pool, pingRedis }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, { readiness }) => {
   app.get(
     '/health',
     { schema: { summary: 'Liveness: the process is up', tags: ['health'], response: { 200: Health } } },
@@ -38,8 +38,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox<AppServices> = async (app, 
       },
     },
     async () => {
-      const checks: Record<string, string> = { database: await check(() => pool.query('SELECT 1')) };
-      if (pingRedis) checks.redis = await check(pingRedis);
+      const names = Object.keys(readiness);
+      const results = await Promise.all(names.map((name) => check(readiness[name]!)));
+      const checks: Record<string, string> = Object.fromEntries(names.map((name, index) => [name, results[index]!]));
       const down = Object.keys(checks).filter((name) => checks[name] !== 'ok');
       if (down.length > 0) throw new AppError('service_unavailable', `Unavailable: ${down.join(', ')}`, { checks });
       return { status: 'ready', checks };

@@ -1,30 +1,21 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AppServices } from '../app.js';
-import type { Show } from '../../repositories/show.repository.js';
-import type { GrantedHold } from '../../services/hold-engine.js';
+import type { RouteContext } from './context.js';
+import { HeldBooking } from '../../domain/booking.js';
+import { NewShow, Show } from '../../domain/show.js';
+import type { GrantedHold } from '../../services/show-lanes.js';
 import type { Answer } from '../../services/idempotency.service.js';
 import { sendAnswer } from '../idempotency.js';
-import {
-  bookBody,
-  CreateShowBody,
-  HeldBooking,
-  IdempotencyHeaders,
-  IdParams,
-  ListShowsQuery,
-  problems,
-  rateLimited,
-  Show as ShowSchema,
-} from '../schemas.js';
+import { bookBody, IdempotencyHeaders, IdParams, ListShowsQuery, problems, rateLimited } from '../schemas.js';
 
 const showAnswer = (show: Show): Answer => ({ statusCode: 201, body: { ...show }, location: `/api/shows/${show.id}` });
 const holdAnswer = ({ booking, holdToken }: GrantedHold): Answer => ({
   statusCode: 201,
-  body: { ...booking, hold_token: holdToken },
+  body: { ...booking, hold_token: holdToken } satisfies HeldBooking,
   location: `/api/bookings/${booking.id}`,
 });
 
-export const showRoutes: FastifyPluginAsyncTypebox<AppServices> = async (
+export const showRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
   app,
   { shows, bookings, auth, idempotency, config },
 ) => {
@@ -39,16 +30,12 @@ export const showRoutes: FastifyPluginAsyncTypebox<AppServices> = async (
         tags: ['shows'],
         security: [{ adminKey: [] }],
         headers: IdempotencyHeaders,
-        body: CreateShowBody,
-        response: { 201: ShowSchema, ...problems(400, 401, 409, 413, 415, 422, 429, 503) },
+        body: NewShow,
+        response: { 201: Show, ...problems(400, 401, 409, 413, 415, 422, 429, 503) },
       },
     },
     async (request, reply) => {
-      const { title, description, start_time, total_seats } = request.body;
-      const show = await shows.create(
-        { title, description: description ?? null, startTime: start_time, totalSeats: total_seats },
-        idempotency.recorder(request, showAnswer),
-      );
+      const show = await shows.create(request.body, idempotency.recorder(request, showAnswer));
       return sendAnswer(reply, showAnswer(show));
     },
   );
@@ -61,7 +48,7 @@ export const showRoutes: FastifyPluginAsyncTypebox<AppServices> = async (
         description: 'Paginated: the next page, if any, is in the Link header (rel="next").',
         tags: ['shows'],
         querystring: ListShowsQuery,
-        response: { 200: Type.Array(ShowSchema), ...problems(400, 503) },
+        response: { 200: Type.Array(Show), ...problems(400, 503) },
       },
     },
     async (request, reply) => {
@@ -81,7 +68,7 @@ export const showRoutes: FastifyPluginAsyncTypebox<AppServices> = async (
         summary: 'Get a show with its available seats',
         tags: ['shows'],
         params: IdParams,
-        response: { 200: ShowSchema, ...problems(400, 404, 503) },
+        response: { 200: Show, ...problems(400, 404, 503) },
       },
     },
     async (request) => shows.get(request.params.id),
@@ -99,7 +86,7 @@ export const showRoutes: FastifyPluginAsyncTypebox<AppServices> = async (
       onSend: idempotency.settle,
       schema: {
         summary: 'Hold seats for a show',
-        description: `Holds the seats as PENDING until expires_at (HOLD_TTL_SECONDS, by default 2 minutes); confirm them before then. All or nothing: 409 sold_out when fewer seats are free. At most ${config.MAX_SEATS_PER_BOOKING} seats per booking.`,
+        description: `Holds the seats as PENDING until expires_at (HOLD_TTL_SECONDS, by default 2 minutes); confirm them before then. All or nothing: 409 sold_out when fewer seats are free. At most ${config.MAX_SEATS_PER_BOOKING} seats per booking. 503 with Retry-After when the show is too busy to answer within REQUEST_TIMEOUT_MS.`,
         tags: ['bookings'],
         params: IdParams,
         headers: IdempotencyHeaders,
@@ -108,11 +95,10 @@ export const showRoutes: FastifyPluginAsyncTypebox<AppServices> = async (
       },
     },
     async (request, reply) => {
-      const held = await bookings.hold(
-        request.params.id,
-        request.body.seats ?? 1,
-        idempotency.recorder(request, holdAnswer),
-      );
+      const held = await bookings.hold(request.params.id, request.body.seats ?? 1, {
+        recorder: idempotency.recorder(request, holdAnswer),
+        isGone: () => request.raw.destroyed,
+      });
       return sendAnswer(reply, holdAnswer(held));
     },
   );

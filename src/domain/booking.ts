@@ -1,0 +1,39 @@
+import { Type, type Static } from 'typebox';
+import { DateTime, Uuid } from './common.js';
+
+export const bookingStatuses = ['PENDING', 'CONFIRMED', 'EXPIRED', 'CANCELLED'] as const;
+export type BookingStatus = (typeof bookingStatuses)[number];
+
+/** A booking as the API shows it. */
+export const Booking = Type.Object({
+  id: Uuid,
+  show_id: Uuid,
+  seats: Type.Integer(),
+  status: Type.Enum(bookingStatuses),
+  expires_at: DateTime('When an unconfirmed hold expires'),
+  created_at: DateTime(),
+  updated_at: DateTime(),
+});
+export type Booking = Static<typeof Booking>;
+
+/** The answer to a granted hold: the booking and, once, its hold token. */
+export const HeldBooking = Type.Object({
+  ...Booking.properties,
+  hold_token: Type.String({
+    description: 'Secret that confirms or cancels this booking (X-Hold-Token). Shown only here, once.',
+  }),
+});
+export type HeldBooking = Static<typeof HeldBooking>;
+
+/** A booking row as stored, judged at some instant of the database clock. */
+export interface StoredBooking extends Booking {
+  hold_token_hash: Buffer;
+  /** PENDING and past expires_at at that instant: no longer a hold, swept or not. */
+  overdue: boolean;
+}
+
+/** The one mapping from a stored row to what a customer sees: an overdue hold is EXPIRED. */
+export function bookingAsSeen(row: StoredBooking): Booking {
+  const { id, show_id, seats, created_at, expires_at, updated_at } = row;
+  return { id, show_id, seats, status: row.overdue ? 'EXPIRED' : row.status, created_at, expires_at, updated_at };
+}

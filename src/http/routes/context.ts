@@ -1,0 +1,18 @@
+import type { Config } from '../../config.js';
+import type { BookingService } from '../../services/booking.service.js';
+import type { ShowService } from '../../services/show.service.js';
+import type { Authenticator } from '../auth.js';
+import type { IdempotencyHttp } from '../idempotency.js';
+
+/** What /health/ready checks: each dependency by name, a probe that resolves when it answers. */
+export type Readiness = Record<string, () => Promise<unknown>>;
+
+/** What the route plugins receive. */
+export interface RouteContext {
+  config: Config;
+  shows: ShowService;
+  bookings: BookingService;
+  auth: Authenticator;
+  idempotency: IdempotencyHttp;
+  readiness: Readiness;
+}

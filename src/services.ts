@@ -1,0 +1,55 @@
+import type { Config } from './config.js';
+import type { Pool } from './db/pool.js';
+import type { Logger } from './logger.js';
+import { BookingRepository } from './repositories/booking.repository.js';
+import { IdempotencyRepository } from './repositories/idempotency.repository.js';
+import { ShowRepository } from './repositories/show.repository.js';
+import { BookingService } from './services/booking.service.js';
+import { ExpiryService } from './services/expiry.service.js';
+import { HousekeepingService } from './services/housekeeping.service.js';
+import { IdempotencyService } from './services/idempotency.service.js';
+import { ShowService } from './services/show.service.js';
+import { ShowLanes, type GroupCommitted } from './services/show-lanes.js';
+
+export interface ServiceDependencies {
+  config: Config;
+  pool: Pool;
+  logger: Logger;
+  /** Told after each group that committed holds: schedules their expiry (BullMQ), or nothing. */
+  onHoldGroupCommitted?: GroupCommitted | undefined;
+}
+
+export interface Services {
+  shows: ShowService;
+  bookings: BookingService;
+  idempotency: IdempotencyService;
+  expiry: ExpiryService;
+  housekeeping: HousekeepingService;
+}
+
+/** The one place services are wired: the API, the worker, the tests and the CLIs all start here. */
+export function createServices({ config, pool, logger, onHoldGroupCommitted }: ServiceDependencies): Services {
+  const showRepository = new ShowRepository(pool);
+  const bookingRepository = new BookingRepository(pool);
+  const idempotency = new IdempotencyService(new IdempotencyRepository(pool));
+  const lanes = new ShowLanes({
+    pool,
+    shows: showRepository,
+    bookings: bookingRepository,
+    idempotency,
+    holdTtlSeconds: config.HOLD_TTL_SECONDS,
+    maxGroupSize: config.HOLD_GROUP_MAX,
+    maxWaiting: config.HOLD_QUEUE_MAX,
+    maxWaitMs: config.REQUEST_TIMEOUT_MS,
+    onGroupCommitted: onHoldGroupCommitted ?? (() => {}),
+    logger,
+  });
+  const expiry = new ExpiryService(pool, showRepository, bookingRepository, logger);
+  return {
+    shows: new ShowService(pool, showRepository, idempotency),
+    bookings: new BookingService(bookingRepository, lanes),
+    idempotency,
+    expiry,
+    housekeeping: new HousekeepingService(expiry, idempotency, logger),
+  };
+}
