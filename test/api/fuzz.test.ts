@@ -56,10 +56,31 @@ const encode = (value: string) => {
   }
 };
 
+// Every spelling of a UUID that some parser accepts (ajv's `uuid` format takes `urn:uuid:`,
+// PostgreSQL takes braces and missing hyphens): only the canonical one may reach the database.
+const uuidSpelling = fc.oneof(
+  fc.uuid(),
+  fc.uuid().map((value) => value.toUpperCase()),
+  fc.uuid().map((value) => `urn:uuid:${value}`),
+  fc.uuid().map((value) => `URN:UUID:${value}`),
+  fc.uuid().map((value) => `{${value}}`),
+  fc.uuid().map((value) => value.replace(/-/g, '')),
+  fc.uuid().map((value) => ` ${value}`),
+  fc.uuid().map((value) => `${value}\n`),
+  fc.constantFrom('00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff'),
+);
+const knownId = fc.constantFrom<() => string>(
+  () => showId,
+  () => booking.id,
+  () => `urn:uuid:${showId}`,
+  () => `urn:uuid:${booking.id}`,
+  () => showId.toUpperCase(),
+  () => `{${booking.id}}`,
+);
+
 const id = fc.oneof(
-  fc.constant(() => showId),
-  fc.constant(() => booking.id),
-  fc.uuid().map((value) => () => value),
+  knownId,
+  uuidSpelling.map((value) => () => encode(value)),
   text.map((value) => () => encode(value)),
   fc
     .constantFrom('%', '%E0%A4%A', '..%2F..%2Fetc%2Fpasswd', '%00', '00000000-0000-0000-0000-00000000000g')
@@ -138,10 +159,31 @@ const headers = fc.record(
   { requiredKeys: [] },
 );
 
+// Cursors shaped like real ones (base64url of [time, id]) with times in every form Date.parse
+// accepts, some of which PostgreSQL refuses, and ids in every spelling.
+const cursorTime = fc.oneof(
+  fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+  fc.date({ noInvalidDate: true }).map((date) => date.toUTCString()),
+  fc.date({ noInvalidDate: true }).map((date) => date.toString()),
+  fc.constantFrom(
+    '2020-02-30T00:00:00.000Z',
+    '+275760-09-13T00:00:00.000Z',
+    '-271821-04-20T00:00:00.000Z',
+    '2020-01-01',
+    '2020-01-01T25:00:00.000Z',
+    '1 Jan 2030 10:00 GMT+0100',
+    '0',
+  ),
+  text,
+);
+const cursor = fc
+  .tuple(cursorTime, fc.oneof(uuidSpelling, text))
+  .map((pair) => Buffer.from(JSON.stringify(pair)).toString('base64url'));
+
 const query = fc
   .dictionary(
     fc.constantFrom('limit', 'cursor', 'seats', 'x', '__proto__', 'limit[]'),
-    fc.oneof(text, number.map(String)),
+    fc.oneof(text, number.map(String), cursor),
     { maxKeys: 3 },
   )
   .map((params) =>

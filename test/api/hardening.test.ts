@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { FastifyRequest } from 'fastify';
+import { toProblem } from '../../src/http/problem.js';
 import { producerConnection } from '../../src/queue/expiry-queue.js';
 import { buildTestApp, createShow, expectProblem, startTestApp, type TestContext } from '../helpers.js';
 
@@ -145,5 +147,55 @@ describe('security headers and CORS', () => {
       headers: { origin: 'https://evil.example' },
     });
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
+
+describe('input the schema accepts never reaches PostgreSQL in a form it refuses', () => {
+  it('ids only in their canonical form: anything else is 400 validation_failed, never a 5xx', async () => {
+    const ctx = await app({});
+    const show = await createShow(ctx.app, { total_seats: 5 });
+    const held = (await book(ctx, show.id)).json<{ id: string; hold_token: string }>();
+    const token = { 'x-hold-token': held.hold_token };
+    const spellings = (id: string) => [`urn:uuid:${id}`, `URN:UUID:${id}`, `{${id}}`, id.replace(/-/g, ''), `${id}0`];
+    for (const id of spellings(show.id)) {
+      expectProblem(await ctx.app.inject({ method: 'GET', url: `/api/shows/${id}` }), 400, 'validation_failed');
+      expectProblem(await book(ctx, id), 400, 'validation_failed');
+    }
+    for (const id of spellings(held.id)) {
+      for (const url of [`/api/bookings/${id}`, `/api/bookings/${id}/confirm`, `/api/bookings/${id}/cancel`]) {
+        const method = url.endsWith(id) ? 'GET' : 'POST';
+        expectProblem(await ctx.app.inject({ method, url, headers: token }), 400, 'validation_failed');
+      }
+    }
+    // The canonical form, in either case, is the same show.
+    expect((await ctx.app.inject({ method: 'GET', url: `/api/shows/${show.id.toUpperCase()}` })).json().id).toBe(
+      show.id,
+    );
+  });
+
+  it('a page cursor whose date Date.parse takes but PostgreSQL would not: 400 invalid_cursor', async () => {
+    const ctx = await app({});
+    const id = randomUUID();
+    const cursors = [
+      ['2020-02-30T00:00:00.000Z', id],
+      ['+275760-09-13T00:00:00.000Z', id],
+      ['Sat, 01 Jan 2050 10:00:00 GMT', id],
+      ['2050-01-01', id],
+      ['2050-01-01T00:00:00.000Z', `urn:uuid:${id}`],
+    ].map((pair) => Buffer.from(JSON.stringify(pair)).toString('base64url'));
+    for (const cursor of cursors) {
+      expectProblem(await ctx.app.inject({ method: 'GET', url: `/api/shows?cursor=${cursor}` }), 400, 'invalid_cursor');
+    }
+  });
+
+  it('a PostgreSQL data error (SQLSTATE class 22) that still reaches the error handler is a 400, without its message', () => {
+    const request = { url: '/api/shows/x', id: 'req-1' } as FastifyRequest;
+    for (const code of ['22P02', '22007', '22008', '22003']) {
+      const error = Object.assign(new Error('invalid input syntax for type uuid: "SELECT secret"'), { code });
+      expect(toProblem(error, request)).toMatchObject({ status: 400, code: 'validation_failed' });
+      expect(toProblem(error, request).detail).not.toContain('secret');
+    }
+    // Not every failure with a code is the client's: a lost connection stays a 503.
+    expect(toProblem(Object.assign(new Error('x'), { code: '08006' }), request).status).toBe(503);
   });
 });

@@ -1,27 +1,52 @@
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Pool, PoolClient } from '../../src/db/pool.js';
-import { createShow, expectProblem, hold, inventory, sleep, startTestApp, type TestContext } from '../helpers.js';
+import type { Pool } from '../../src/db/pool.js';
+import {
+  createShow,
+  expectProblem,
+  hold,
+  inventory,
+  sleep,
+  startTestApp,
+  type TestAppOptions,
+  type TestContext,
+} from '../helpers.js';
 
 // What happens to requests that arrive while a show's row is locked by someone else (a
 // slow group, another API process, an operator's transaction): they are judged at the
 // instant they get the lock, a retry never fails strangers, and nobody waits unbounded.
 
 let ctx: TestContext;
+const others: TestContext[] = [];
 beforeAll(async () => {
   ctx = await startTestApp({ HOLD_TTL_SECONDS: '1', DB_POOL_SIZE: '6' });
 });
-afterAll(() => ctx.close());
+afterAll(async () => {
+  await ctx.close();
+  for (const other of others) await other.close();
+});
 
-/** Takes the show's row lock on a connection of its own, as another process's transaction would. */
+async function app(overrides: Record<string, string>, options?: TestAppOptions): Promise<TestContext> {
+  const started = await startTestApp(overrides, options);
+  others.push(started);
+  return started;
+}
+
+/**
+ * Takes the show's row lock on a connection of its own (not from the app's pool), as
+ * another process's transaction would.
+ */
 async function lockShow(pool: Pool, showId: string): Promise<{ release(): Promise<void> }> {
-  const client: PoolClient = await pool.connect();
+  const client = new pg.Client({ connectionString: (pool.options as { connectionString: string }).connectionString });
+  await client.connect();
   await client.query('BEGIN');
   await client.query('SELECT 1 FROM shows WHERE id = $1 FOR UPDATE', [showId]);
   return {
     async release() {
       await client.query('COMMIT');
-      client.release();
+      await client.end();
     },
   };
 }
@@ -39,10 +64,10 @@ async function lockWaiters(pool: Pool, count: number): Promise<void> {
   throw new Error(`fewer than ${count} backends ever waited on a lock`);
 }
 
-const book = (showId: string, headers: Record<string, string> = {}) =>
-  ctx.app.inject({ method: 'POST', url: `/api/shows/${showId}/book`, headers, payload: { seats: 1 } });
-const act = (id: string, action: 'confirm' | 'cancel', token: string) =>
-  ctx.app.inject({ method: 'POST', url: `/api/bookings/${id}/${action}`, headers: { 'x-hold-token': token } });
+const book = (showId: string, headers: Record<string, string> = {}, on: TestContext = ctx) =>
+  on.app.inject({ method: 'POST', url: `/api/shows/${showId}/book`, headers, payload: { seats: 1 } });
+const act = (id: string, action: 'confirm' | 'cancel', token: string, on: TestContext = ctx) =>
+  on.app.inject({ method: 'POST', url: `/api/bookings/${id}/${action}`, headers: { 'x-hold-token': token } });
 
 describe('a retry that took over an Idempotency-Key', () => {
   it('lands in the same group as the request it replaced: only that request fails', async () => {
@@ -126,5 +151,143 @@ describe('deadlines are judged when the show lock is granted, not when the reque
     await lock.release();
     expectProblem(await late, 409, 'show_started');
     expect(await inventory(ctx.pool, show.id)).toMatchObject({ held: 0, pending_rows: 0 });
+  });
+});
+
+describe('no wait is unbounded', () => {
+  it('beyond HOLD_QUEUE_MAX requests waiting on a show: 503 with Retry-After at once, nothing held', async () => {
+    const small = await app({ HOLD_QUEUE_MAX: '2' });
+    const show = await createShow(small.app, { total_seats: 10 });
+    const lock = await lockShow(small.pool, show.id);
+    const inFlight = book(show.id, {}, small);
+    await lockWaiters(small.pool, 1);
+    const waiting = [book(show.id, {}, small), book(show.id, {}, small)];
+    await sleep(50);
+    // Answered while the show is still locked: refused at once, not after a wait.
+    const refused = await book(show.id, {}, small);
+    expectProblem(refused, 503, 'service_unavailable');
+    expect(refused.headers['retry-after']).toBe('1');
+    await lock.release();
+    expect((await Promise.all([inFlight, ...waiting])).map((r) => r.statusCode)).toEqual([201, 201, 201]);
+    expect(await inventory(small.pool, show.id)).toMatchObject({ held: 3, pending_rows: 3 });
+  });
+
+  it('a request that waited REQUEST_TIMEOUT_MS for its show: 503 while the show is still locked, nothing held', async () => {
+    const quick = await app({ REQUEST_TIMEOUT_MS: '300' });
+    const show = await createShow(quick.app, { total_seats: 10 });
+    const held = await hold(quick.app, show.id);
+    const lock = await lockShow(quick.pool, show.id);
+    const inFlight = book(show.id, {}, quick);
+    await lockWaiters(quick.pool, 1);
+    const timedOut = [book(show.id, {}, quick), act(held.id, 'confirm', held.hold_token, quick)];
+    for (const answer of await Promise.all(timedOut)) {
+      expectProblem(answer, 503, 'service_unavailable');
+      expect(answer.headers['retry-after']).toBe('1');
+    }
+    await lock.release();
+    expect((await inFlight).statusCode).toBe(201);
+    expect(await inventory(quick.pool, show.id)).toMatchObject({ held: 2, confirmed: 0, pending_rows: 2 });
+  });
+
+  it('a lock wait past DB_LOCK_TIMEOUT_MS: 503 with Retry-After for holds, confirms and cancels, never a 500', async () => {
+    const impatient = await app({ DB_LOCK_TIMEOUT_MS: '200' });
+    const show = await createShow(impatient.app, { total_seats: 10 });
+    const held = await hold(impatient.app, show.id);
+    const lock = await lockShow(impatient.pool, show.id);
+    const answers = await Promise.all([
+      book(show.id, {}, impatient),
+      act(held.id, 'confirm', held.hold_token, impatient),
+      act(held.id, 'cancel', held.hold_token, impatient),
+    ]);
+    await lock.release();
+    for (const answer of answers) {
+      expectProblem(answer, 503, 'service_unavailable');
+      expect(answer.headers['retry-after']).toBe('1');
+    }
+    expect(await inventory(impatient.pool, show.id)).toMatchObject({ held: 1, confirmed: 0, pending_rows: 1 });
+    expect((await book(show.id, {}, impatient)).statusCode).toBe(201);
+  });
+
+  it('a client that went away while its hold waited leaves the queue holding nothing; one still there is served', async () => {
+    const served = await app({});
+    const address = await served.app.listen({ host: '127.0.0.1', port: 0 });
+    const show = await createShow(served.app, { total_seats: 10 });
+    const lock = await lockShow(served.pool, show.id);
+    const inFlight = book(show.id, {}, served);
+    await lockWaiters(served.pool, 1);
+    const rawHold = async (seats: number) => {
+      const socket = connect(Number(new URL(address).port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      const body = JSON.stringify({ seats });
+      socket.write(
+        `POST /api/shows/${show.id}/book HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
+      return { socket, answer: () => answer };
+    };
+    const abandoned = await rawHold(2);
+    const kept = await rawHold(3);
+    await sleep(200); // both parsed, validated and queued behind the locked group
+    expect(abandoned.answer()).toBe('');
+    expect(kept.answer()).toBe('');
+    abandoned.socket.destroy();
+    await sleep(50);
+    await lock.release();
+    expect((await inFlight).statusCode).toBe(201);
+    for (let attempt = 0; attempt < 100 && kept.answer() === ''; attempt++) await sleep(20);
+    expect(kept.answer()).toMatch(/^HTTP\/1\.1 201 /);
+    kept.socket.destroy();
+    expect(await inventory(served.pool, show.id)).toMatchObject({ held: 4, pending_rows: 4 });
+  });
+
+  it('a throw after a group committed does not wedge the show: its next requests are served', async () => {
+    let calls = 0;
+    const throwing = await app(
+      {},
+      {
+        onHoldGroupCommitted: () => {
+          calls++;
+          if (calls === 1) throw new Error('scheduler bug');
+        },
+      },
+    );
+    const show = await createShow(throwing.app, { total_seats: 10 });
+    expect((await book(show.id, {}, throwing)).statusCode).toBe(201);
+    expect((await book(show.id, {}, throwing)).statusCode).toBe(201);
+    expect(calls).toBe(2);
+  });
+});
+
+describe("one show's on-sale does not starve another", () => {
+  it('confirms piling up on a locked show leave connections for reads and holds on other shows', async () => {
+    const narrow = await app({ DB_POOL_SIZE: '3', HOLD_TTL_SECONDS: '60' });
+    const hot = await createShow(narrow.app, { total_seats: 40 });
+    const quiet = await createShow(narrow.app, { total_seats: 10 });
+    const holds = await Promise.all(Array.from({ length: 40 }, () => hold(narrow.app, hot.id)));
+    const lock = await lockShow(narrow.pool, hot.id);
+    const confirms = holds.map((held) => act(held.id, 'confirm', held.hold_token, narrow));
+    await lockWaiters(narrow.pool, 1);
+    await sleep(100);
+    // While every confirm of the hot show waits, the quiet show is served from the same pool.
+    const read = await narrow.app.inject({ method: 'GET', url: `/api/shows/${quiet.id}` });
+    expect(read.statusCode).toBe(200);
+    expect((await book(quiet.id, {}, narrow)).statusCode).toBe(201);
+    await lock.release();
+    expect((await Promise.all(confirms)).map((r) => r.statusCode)).toEqual(holds.map(() => 200));
+    expect(await inventory(narrow.pool, hot.id)).toMatchObject({ held: 0, confirmed: 40, confirmed_rows: 40 });
+  });
+});
+
+describe('the periodic sweep', () => {
+  it('a pass asked for while one runs shares it instead of running beside it', async () => {
+    const { housekeeping } = ctx.services;
+    const first = housekeeping.run();
+    const second = housekeeping.run();
+    expect(second).toBe(first);
+    await first;
+    const next = housekeeping.run();
+    expect(next).not.toBe(first);
+    await next;
   });
 });

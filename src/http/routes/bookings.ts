@@ -61,7 +61,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
       async (request, reply) => {
         const booking = await bookings[action](request.params.id, auth.caller(request), {
           recorder: idempotency.recorder(request, bookingAnswer),
-          isGone: () => request.raw.destroyed,
+          isGone: () => reply.raw.destroyed,
         });
         return sendAnswer(reply, bookingAnswer(booking));
       },

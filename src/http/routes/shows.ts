@@ -97,7 +97,7 @@ export const showRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
     async (request, reply) => {
       const held = await bookings.hold(request.params.id, request.body.seats ?? 1, {
         recorder: idempotency.recorder(request, holdAnswer),
-        isGone: () => request.raw.destroyed,
+        isGone: () => reply.raw.destroyed,
       });
       return sendAnswer(reply, holdAnswer(held));
     },
