@@ -47,12 +47,17 @@ export function resolveAdminKey(config: Config): { key: string; file?: string } 
 }
 
 /**
- * Runs a process entry point with the checked configuration. A bad configuration prints
- * its message alone; any other failure prints what failed; both exit with status 1.
+ * Runs a process entry point with the checked configuration (from the environment unless
+ * `config` says otherwise). A bad configuration prints its message alone; any other failure
+ * prints what failed; both exit with status 1.
  */
-export async function runEntryPoint(what: string, main: (config: Config) => Promise<void>): Promise<void> {
+export async function runEntryPoint(
+  what: string,
+  main: (config: Config) => Promise<void>,
+  config: () => Config = () => loadConfig(),
+): Promise<void> {
   try {
-    await main(loadConfig());
+    await main(config());
   } catch (error) {
     process.stderr.write(
       error instanceof ConfigError
