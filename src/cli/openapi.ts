@@ -2,10 +2,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../config.js';
-import { createPool, type Pool } from '../db/pool.js';
+import { createPool, poolLimits, type Pool } from '../db/pool.js';
 import { buildApp } from '../http/app.js';
 import { createLogger } from '../logger.js';
 import { runEntryPoint } from '../runtime.js';
+import { createServices } from '../services.js';
 
 // `npm run openapi`: writes the OpenAPI document of the real app to openapi.json (committed).
 // `npm run openapi:check` (CI): exits 1 when the committed openapi.json differs from it.
@@ -29,13 +30,15 @@ function documentConfig(): Config {
 
 /** The real app on a pool that is never queried (pg.Pool connects on first use only). */
 async function buildDocumentedApp(config: Config): Promise<{ app: FastifyInstance; pool: Pool }> {
-  const pool = createPool(config.DATABASE_URL!, 2);
+  const pool = createPool(config.DATABASE_URL!, poolLimits(config, 2));
+  const logger = createLogger({ LOG_LEVEL: 'silent' }, 'openapi');
   try {
     const app = await buildApp({
       config,
-      pool,
+      services: createServices({ config, pool, logger }),
       adminApiKey: config.ADMIN_API_KEY!,
-      logger: createLogger({ LOG_LEVEL: 'silent' }, 'openapi'),
+      readiness: { database: () => pool.query('SELECT 1') },
+      logger,
     });
     return { app, pool };
   } catch (error) {
