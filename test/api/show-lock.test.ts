@@ -38,8 +38,8 @@ async function app(overrides: Record<string, string>, options?: TestAppOptions):
  * Takes the show's row lock on a connection of its own (not from the app's pool), as
  * another process's transaction would.
  */
-async function lockShow(pool: Pool, showId: string): Promise<{ release(): Promise<void> }> {
-  const client = new pg.Client({ connectionString: (pool.options as { connectionString: string }).connectionString });
+async function lockShow(on: TestContext, showId: string): Promise<{ release(): Promise<void> }> {
+  const client = new pg.Client({ connectionString: on.database.url });
   await client.connect();
   await client.query('BEGIN');
   await client.query('SELECT 1 FROM shows WHERE id = $1 FOR UPDATE', [showId]);
@@ -72,7 +72,7 @@ const act = (id: string, action: 'confirm' | 'cancel', token: string, on: TestCo
 describe('a retry that took over an Idempotency-Key', () => {
   it('lands in the same group as the request it replaced: only that request fails', async () => {
     const show = await createShow(ctx.app, { total_seats: 10 });
-    const lock = await lockShow(ctx.pool, show.id);
+    const lock = await lockShow(ctx, show.id);
     // The group in flight, blocked on the lock; everything after it queues for the next group.
     const inFlight = book(show.id);
     await lockWaiters(ctx.pool, 1);
@@ -105,46 +105,35 @@ describe('a retry that took over an Idempotency-Key', () => {
 });
 
 describe('deadlines are judged when the show lock is granted, not when the request began', () => {
-  it('a confirm that waited on the lock past expires_at: 409 hold_expired, the booking EXPIRED, its seat on sale', async () => {
-    const show = await createShow(ctx.app, { total_seats: 1 });
-    const held = await hold(ctx.app, show.id);
-    const lock = await lockShow(ctx.pool, show.id);
-    const confirm = act(held.id, 'confirm', held.hold_token);
-    await lockWaiters(ctx.pool, 1);
-    await sleep(Date.parse(held.expires_at) - Date.now() + 200);
-    await lock.release();
+  for (const action of ['confirm', 'cancel'] as const) {
+    it(`a ${action} that waited on the lock past expires_at: 409 hold_expired, the booking EXPIRED, its seat on sale`, async () => {
+      const show = await createShow(ctx.app, { total_seats: 1 });
+      const held = await hold(ctx.app, show.id);
+      const lock = await lockShow(ctx, show.id);
+      const late = act(held.id, action, held.hold_token);
+      await lockWaiters(ctx.pool, 1);
+      await sleep(Date.parse(held.expires_at) - Date.now() + 200);
+      await lock.release();
 
-    expectProblem(await confirm, 409, 'hold_expired');
-    const seen = await ctx.app.inject({
-      method: 'GET',
-      url: `/api/bookings/${held.id}`,
-      headers: { 'x-hold-token': held.hold_token },
+      expectProblem(await late, 409, 'hold_expired');
+      const seen = await ctx.app.inject({
+        method: 'GET',
+        url: `/api/bookings/${held.id}`,
+        headers: { 'x-hold-token': held.hold_token },
+      });
+      expect(seen.json().status).toBe('EXPIRED');
+      const { rows } = await ctx.pool.query('SELECT status FROM bookings WHERE id = $1', [held.id]);
+      expect(rows[0].status).toBe('EXPIRED');
+      expect(await inventory(ctx.pool, show.id)).toMatchObject({ held: 0, confirmed: 0, pending_rows: 0 });
     });
-    expect(seen.json().status).toBe('EXPIRED');
-    const { rows } = await ctx.pool.query('SELECT status FROM bookings WHERE id = $1', [held.id]);
-    expect(rows[0].status).toBe('EXPIRED');
-    expect(await inventory(ctx.pool, show.id)).toMatchObject({ held: 0, confirmed: 0, pending_rows: 0 });
-  });
-
-  it('a cancel that waited on the lock past expires_at: 409 hold_expired', async () => {
-    const show = await createShow(ctx.app, { total_seats: 1 });
-    const held = await hold(ctx.app, show.id);
-    const lock = await lockShow(ctx.pool, show.id);
-    const cancel = act(held.id, 'cancel', held.hold_token);
-    await lockWaiters(ctx.pool, 1);
-    await sleep(Date.parse(held.expires_at) - Date.now() + 200);
-    await lock.release();
-    expectProblem(await cancel, 409, 'hold_expired');
-    const { rows } = await ctx.pool.query('SELECT status FROM bookings WHERE id = $1', [held.id]);
-    expect(rows[0].status).toBe('EXPIRED');
-  });
+  }
 
   it('a hold that waited on the lock past the show start: 409 show_started, nothing held', async () => {
     const show = await createShow(ctx.app, {
       total_seats: 5,
       start_time: new Date(Date.now() + 1_500).toISOString(),
     });
-    const lock = await lockShow(ctx.pool, show.id);
+    const lock = await lockShow(ctx, show.id);
     const late = book(show.id);
     await lockWaiters(ctx.pool, 1);
     await sleep(1_700);
@@ -158,7 +147,7 @@ describe('no wait is unbounded', () => {
   it('beyond HOLD_QUEUE_MAX requests waiting on a show: 503 with Retry-After at once, nothing held', async () => {
     const small = await app({ HOLD_QUEUE_MAX: '2' });
     const show = await createShow(small.app, { total_seats: 10 });
-    const lock = await lockShow(small.pool, show.id);
+    const lock = await lockShow(small, show.id);
     const inFlight = book(show.id, {}, small);
     await lockWaiters(small.pool, 1);
     const waiting = [book(show.id, {}, small), book(show.id, {}, small)];
@@ -176,7 +165,7 @@ describe('no wait is unbounded', () => {
     const quick = await app({ REQUEST_TIMEOUT_MS: '300' });
     const show = await createShow(quick.app, { total_seats: 10 });
     const held = await hold(quick.app, show.id);
-    const lock = await lockShow(quick.pool, show.id);
+    const lock = await lockShow(quick, show.id);
     const inFlight = book(show.id, {}, quick);
     await lockWaiters(quick.pool, 1);
     const timedOut = [book(show.id, {}, quick), act(held.id, 'confirm', held.hold_token, quick)];
@@ -193,7 +182,7 @@ describe('no wait is unbounded', () => {
     const impatient = await app({ DB_LOCK_TIMEOUT_MS: '200' });
     const show = await createShow(impatient.app, { total_seats: 10 });
     const held = await hold(impatient.app, show.id);
-    const lock = await lockShow(impatient.pool, show.id);
+    const lock = await lockShow(impatient, show.id);
     const answers = await Promise.all([
       book(show.id, {}, impatient),
       act(held.id, 'confirm', held.hold_token, impatient),
@@ -212,7 +201,7 @@ describe('no wait is unbounded', () => {
     const served = await app({});
     const address = await served.app.listen({ host: '127.0.0.1', port: 0 });
     const show = await createShow(served.app, { total_seats: 10 });
-    const lock = await lockShow(served.pool, show.id);
+    const lock = await lockShow(served, show.id);
     const inFlight = book(show.id, {}, served);
     await lockWaiters(served.pool, 1);
     const rawHold = async (seats: number) => {
@@ -241,6 +230,29 @@ describe('no wait is unbounded', () => {
     expect(await inventory(served.pool, show.id)).toMatchObject({ held: 4, pending_rows: 4 });
   });
 
+  it('a client trickling its request is answered 408 and cut off after REQUEST_TIMEOUT_MS', async () => {
+    const served = await app({ REQUEST_TIMEOUT_MS: '300' });
+    const address = await served.app.listen({ host: '127.0.0.1', port: 0 });
+    const socket = connect(Number(new URL(address).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write(
+      'POST /api/shows HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{',
+    );
+    // One byte every 100 ms keeps the socket busy, never idle; only the request deadline ends it.
+    const trickle = setInterval(() => socket.write(' '), 100);
+    try {
+      const outcome = await Promise.race([closed.then(() => 'closed'), sleep(5_000).then(() => 'still open')]);
+      expect(outcome).toBe('closed');
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    } finally {
+      clearInterval(trickle);
+      socket.destroy();
+    }
+  });
+
   it('a throw after a group committed does not wedge the show: its next requests are served', async () => {
     let calls = 0;
     const throwing = await app(
@@ -265,7 +277,7 @@ describe("one show's on-sale does not starve another", () => {
     const hot = await createShow(narrow.app, { total_seats: 40 });
     const quiet = await createShow(narrow.app, { total_seats: 10 });
     const holds = await Promise.all(Array.from({ length: 40 }, () => hold(narrow.app, hot.id)));
-    const lock = await lockShow(narrow.pool, hot.id);
+    const lock = await lockShow(narrow, hot.id);
     const confirms = holds.map((held) => act(held.id, 'confirm', held.hold_token, narrow));
     await lockWaiters(narrow.pool, 1);
     await sleep(100);
