@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   admin,
@@ -45,8 +46,13 @@ describe('POST /api/shows/:id/book', () => {
     expect(ttl).toBe(1000);
     expect(response.headers.location).toBe(`/api/bookings/${booking.id}`);
     expect(await available(show.id)).toBe(4);
-    const { rows } = await ctx.pool.query('SELECT hold_token_hash FROM bookings WHERE id = $1', [booking.id]);
-    expect(rows[0].hold_token_hash.toString('base64url')).not.toBe(booking.hold_token);
+    // Stored as the token's SHA-256 digest (src/secrets.ts hashSecret), the 32 raw bytes, and nothing else.
+    const { rows } = await ctx.pool.query<{ hold_token_hash: Buffer }>(
+      'SELECT hold_token_hash FROM bookings WHERE id = $1',
+      [booking.id],
+    );
+    const sha256 = createHash('sha256').update(booking.hold_token).digest();
+    expect(rows[0]!.hold_token_hash.toString('hex')).toBe(sha256.toString('hex'));
   });
 
   it('holds the requested seats, and an empty JSON body means one seat', async () => {
