@@ -163,7 +163,46 @@ describe('GET /api/shows', () => {
   });
 
   it('defaults to 50 and rejects limits outside 1..200 and bad cursors', async () => {
-    expect((await ctx.app.inject({ method: 'GET', url: '/api/shows' })).statusCode).toBe(200);
+    // 60 more shows, on three start times only, so that the page boundary falls among shows
+    // with the same start_time and the id must break the tie.
+    const base = Date.now() + 500 * 86_400_000;
+    for (let i = 0; i < 60; i++) {
+      await createShow(ctx.app, { title: `default ${i}`, start_time: new Date(base + (i % 3) * 60_000).toISOString() });
+    }
+    // Every show of this file's database, in (start_time, id) order as PostgreSQL orders them.
+    const { rows: stored } = await ctx.pool.query<{ id: string; start_time: Date }>(
+      'SELECT id, start_time FROM shows ORDER BY start_time, id',
+    );
+    expect(stored.length).toBeGreaterThan(60);
+    expect(stored.length).toBeLessThanOrEqual(100); // so that the second page is the last one
+    expect(stored[49]!.start_time.getTime()).toBe(stored[50]!.start_time.getTime()); // the boundary is in a tie
+
+    const first = await ctx.app.inject({ method: 'GET', url: '/api/shows' });
+    expect(first.statusCode).toBe(200);
+    const firstPage = first.json<{ id: string; start_time: string }[]>();
+    expect(firstPage).toHaveLength(50);
+    const next = /^<(\/api\/shows\?limit=50&cursor=[A-Za-z0-9_-]+)>; rel="next"$/.exec(String(first.headers.link));
+    expect(next, `Link: ${String(first.headers.link)}`).not.toBeNull();
+
+    const second = await ctx.app.inject({ method: 'GET', url: next![1]! });
+    expect(second.statusCode).toBe(200);
+    const secondPage = second.json<{ id: string; start_time: string }[]>();
+    expect(secondPage).toHaveLength(stored.length - 50);
+    expect(second.headers.link).toBeUndefined();
+
+    // Every show exactly once, in (start_time, id) order.
+    const seen = [...firstPage, ...secondPage];
+    expect(seen.map((show) => show.id)).toEqual(stored.map((show) => show.id));
+    expect(new Set(seen.map((show) => show.id)).size).toBe(seen.length);
+    for (let i = 1; i < seen.length; i++) {
+      const [previous, current] = [seen[i - 1]!, seen[i]!];
+      const [a, b] = [new Date(previous.start_time).getTime(), new Date(current.start_time).getTime()];
+      expect(a < b || (a === b && previous.id < current.id), `${previous.id} before ${current.id}`).toBe(true);
+    }
+
+    // 1 and 200 are the bounds, both accepted.
+    expect((await ctx.app.inject({ method: 'GET', url: '/api/shows?limit=1' })).json()).toHaveLength(1);
+    expect((await ctx.app.inject({ method: 'GET', url: '/api/shows?limit=200' })).json()).toHaveLength(stored.length);
     expectProblem(await ctx.app.inject({ method: 'GET', url: '/api/shows?limit=0' }), 400, 'validation_failed');
     expectProblem(await ctx.app.inject({ method: 'GET', url: '/api/shows?limit=201' }), 400, 'validation_failed');
     expectProblem(await ctx.app.inject({ method: 'GET', url: '/api/shows?limit=abc' }), 400, 'validation_failed');
