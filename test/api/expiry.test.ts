@@ -23,12 +23,38 @@ let withJobs: TestContext;
 let withoutJobs: TestContext;
 let worker: RunningExpiryWorker;
 
+/**
+ * The booking's status, how long after expires_at it was last updated, and how long before
+ * expires_at this read ran (negative once past it), all by the database clock.
+ */
 async function statusOf(ctx: TestContext, id: string) {
-  const { rows } = await ctx.pool.query<{ status: string; late_ms: number }>(
-    `SELECT status, (extract(epoch FROM updated_at - expires_at) * 1000)::float8 AS late_ms FROM bookings WHERE id = $1`,
+  const { rows } = await ctx.pool.query<{ status: string; late_ms: number; remaining_ms: number }>(
+    `SELECT status, (extract(epoch FROM updated_at - expires_at) * 1000)::float8 AS late_ms,
+            (extract(epoch FROM expires_at - statement_timestamp()) * 1000)::float8 AS remaining_ms
+     FROM bookings WHERE id = $1`,
     [id],
   );
   return rows[0]!;
+}
+
+/**
+ * Asserts the hold is still PENDING shortly before its deadline (a read the database clock
+ * places before expires_at): nothing expires it early.
+ */
+async function expectPendingJustBefore(ctx: TestContext, held: { id: string; expires_at: string }) {
+  await sleep(new Date(held.expires_at).getTime() - Date.now() - 250);
+  const before = await statusOf(ctx, held.id);
+  expect(before.remaining_ms, 'this read ran before the deadline').toBeGreaterThan(0);
+  expect(before.status).toBe('PENDING');
+}
+
+/** Reads the booking until it leaves PENDING or Node's clock passes giveUpAt. */
+async function settled(ctx: TestContext, id: string, giveUpAt: number) {
+  for (;;) {
+    const booking = await statusOf(ctx, id);
+    if (booking.status !== 'PENDING' || Date.now() > giveUpAt) return booking;
+    await sleep(20);
+  }
 }
 
 beforeAll(async () => {
@@ -77,11 +103,11 @@ describe('expiry through BullMQ', () => {
       expireJobId(show.id, new Date(held.expires_at).getTime() + 1),
     );
     expect(job?.name).toBe(EXPIRE_JOB);
-    await sleep(new Date(held.expires_at).getTime() - Date.now() + 1000);
-    const booking = await statusOf(withJobs, held.id);
+    await expectPendingJustBefore(withJobs, held);
+    // (updated_at >= expires_at needs no check: the UPDATE's own WHERE guarantees it.)
+    const booking = await settled(withJobs, held.id, new Date(held.expires_at).getTime() + 3000);
     expect(booking.status).toBe('EXPIRED');
-    expect(booking.late_ms).toBeGreaterThanOrEqual(0);
-    expect(booking.late_ms).toBeLessThan(1000);
+    expect(booking.late_ms, 'ms from expires_at to EXPIRED').toBeLessThan(1000);
     expect(await inventory(withJobs.pool, show.id)).toMatchObject({ held: 0, pending_rows: 0 });
     await worker.close();
   });
@@ -110,8 +136,13 @@ describe('the sweep', () => {
     try {
       const show = await createShow(withoutJobs.app, { total_seats: 4 });
       const holds = [await hold(withoutJobs.app, show.id, 2), await hold(withoutJobs.app, show.id, 2)];
-      await sleep(new Date(holds[1]!.expires_at).getTime() - Date.now() + 2500);
-      for (const held of holds) expect((await statusOf(withoutJobs, held.id)).status).toBe('EXPIRED');
+      await expectPendingJustBefore(withoutJobs, holds[0]!);
+      for (const held of holds) {
+        const booking = await settled(withoutJobs, held.id, new Date(held.expires_at).getTime() + 4000);
+        expect(booking.status).toBe('EXPIRED');
+        // One sweep interval, plus slack for the job's pickup and the sweep's own queries on a busy machine.
+        expect(booking.late_ms, 'ms from expires_at to EXPIRED').toBeLessThan(1000 + 500);
+      }
       expect(await inventory(withoutJobs.pool, show.id)).toMatchObject({ held: 0, pending_rows: 0 });
     } finally {
       await sweeper.close();
