@@ -1,5 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, expectProblem, inspectionPool, startTestApp, testConfig, type TestContext } from '../helpers.js';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { Booking as BookingSchema, HeldBooking } from '../../src/domain/booking.js';
+import { NewShow as CreateShowBody, Show as ShowSchema } from '../../src/domain/show.js';
+import { Problem, problemCatalog, type ProblemCode } from '../../src/errors.js';
+import { bookBody, Health } from '../../src/http/schemas.js';
+import {
+  admin,
+  buildTestApp,
+  createShow,
+  expectProblem,
+  hold,
+  inspectionPool,
+  startTestApp,
+  testConfig,
+  type TestContext,
+} from '../helpers.js';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -39,36 +55,252 @@ describe('health', () => {
   });
 });
 
+// What each route can answer, read from src/http (routes, hooks, services): its success
+// status and every problem code it can raise. A 500 is a bug's answer, not part of the
+// contract; 404 not_found and 405 are answers of no route.
+const NO_ERRORS: ProblemCode[] = [];
+// Every POST route parses a JSON body, takes an Idempotency-Key and is rate limited.
+const everyPost: ProblemCode[] = [
+  'invalid_json', // the JSON body parser
+  'unsupported_media_type', // only application/json bodies are parsed
+  'payload_too_large', // BODY_LIMIT_BYTES
+  'invalid_idempotency_key',
+  'idempotency_in_progress',
+  'idempotency_key_reused',
+  'rate_limited', // config.rateLimit
+];
+const routes: Record<string, { success: number; errors: ProblemCode[] }> = {
+  'GET /health': { success: 200, errors: NO_ERRORS },
+  'GET /health/ready': { success: 200, errors: ['service_unavailable'] },
+  'GET /api/shows': { success: 200, errors: ['validation_failed', 'invalid_cursor', 'service_unavailable'] },
+  'POST /api/shows': {
+    success: 201,
+    errors: [...everyPost, 'validation_failed', 'unauthorized', 'start_time_in_past', 'service_unavailable'],
+  },
+  'GET /api/shows/{id}': {
+    success: 200,
+    errors: ['validation_failed', 'bad_request', 'show_not_found', 'service_unavailable'],
+  },
+  'POST /api/shows/{id}/book': {
+    success: 201,
+    errors: [
+      ...everyPost,
+      'validation_failed',
+      'bad_request',
+      'show_not_found',
+      'show_started',
+      'sold_out',
+      'service_unavailable',
+    ],
+  },
+  'GET /api/bookings/{id}': {
+    success: 200,
+    errors: [
+      'validation_failed',
+      'bad_request',
+      'unauthorized',
+      'forbidden',
+      'booking_not_found',
+      'rate_limited',
+      'service_unavailable',
+    ],
+  },
+  'POST /api/bookings/{id}/confirm': {
+    success: 200,
+    errors: [
+      ...everyPost,
+      'validation_failed',
+      'bad_request',
+      'unauthorized',
+      'forbidden',
+      'booking_not_found',
+      'hold_expired',
+      'booking_cancelled',
+      'service_unavailable',
+    ],
+  },
+  'POST /api/bookings/{id}/cancel': {
+    success: 200,
+    errors: [
+      ...everyPost,
+      'validation_failed',
+      'bad_request',
+      'unauthorized',
+      'forbidden',
+      'booking_not_found',
+      'hold_expired',
+      'service_unavailable',
+    ],
+  },
+};
+
+/** "METHOD /path" of every route the app serves (HEAD and the docs' own routes aside), from its route tree. */
+function servedRoutes(app: FastifyInstance): string[] {
+  const served: string[] = [];
+  const parents: string[] = [];
+  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const match = /^((?:│ {3}| {4})*)(?:├── |└── )(\S+) \(([^)]*)\)$/.exec(line);
+    if (!match) continue;
+    const depth = match[1]!.length / 4;
+    const path = (parents[depth - 1] ?? '') + match[2]!;
+    parents[depth] = path;
+    for (const method of match[3]!.split(', ')) {
+      if (method !== 'HEAD' && !path.startsWith('/api-docs'))
+        served.push(`${method} ${path.replace(/:(\w+)/g, '{$1}')}`);
+    }
+  }
+  return served.sort();
+}
+
+/** The schema as JSON Schema (what the document should hold for it). */
+const json = (schema: unknown) => JSON.parse(JSON.stringify(schema));
+
+/**
+ * What a client of an answer relies on: its type, required and documented properties (of
+ * the items, for an array). Not the exact JSON Schema, which the docs plugin may rewrite
+ * into an equivalent form (patternProperties into additionalProperties, for one).
+ */
+function shape(schema: any): unknown {
+  if (schema.type === 'array') return { type: 'array', items: shape(schema.items) };
+  return {
+    type: schema.type,
+    required: [...(schema.required ?? [])].sort(),
+    properties: Object.keys(schema.properties ?? {}).sort(),
+  };
+}
+
 describe('OpenAPI document', () => {
-  it('covers every route with its bodies, responses, errors and security schemes', async () => {
+  let spec: any;
+  const operation = (route: string) => {
+    const [method, path] = route.split(' ') as [string, string];
+    return spec.paths[path]?.[method.toLowerCase()];
+  };
+  beforeAll(async () => {
     const response = await ctx.app.inject({ method: 'GET', url: '/api-docs/json' });
     expect(response.statusCode).toBe(200);
-    const spec = response.json();
+    spec = response.json();
     expect(spec.openapi).toMatch(/^3\./);
-    expect(Object.keys(spec.components.securitySchemes).sort()).toEqual(['adminKey', 'holdToken']);
-    const operations: Record<string, string[]> = {
-      '/api/shows': ['get', 'post'],
-      '/api/shows/{id}': ['get'],
-      '/api/shows/{id}/book': ['post'],
-      '/api/bookings/{id}': ['get'],
-      '/api/bookings/{id}/confirm': ['post'],
-      '/api/bookings/{id}/cancel': ['post'],
-      '/health': ['get'],
-      '/health/ready': ['get'],
-    };
-    for (const [path, methods] of Object.entries(operations)) {
-      for (const method of methods) {
-        const operation = spec.paths[path]?.[method];
-        expect(operation, `${method} ${path}`).toBeDefined();
-        expect(Object.keys(operation.responses).length, `${method} ${path}`).toBeGreaterThan(0);
+  });
+
+  it('covers every route the app serves, and no other', () => {
+    expect(servedRoutes(ctx.app)).toEqual(Object.keys(routes).sort());
+    const documented = Object.entries(spec.paths as Record<string, object>).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(documented.sort()).toEqual(Object.keys(routes).sort());
+  });
+
+  it('covers every status each route can answer, and no other', async () => {
+    // The entries least obvious from a route's own code, answered live: every POST route
+    // parses its body (whether it reads it or not) before anything else runs.
+    const unknownId = '00000000-0000-4000-8000-000000000000';
+    const tooBig = JSON.stringify({ padding: 'x'.repeat(ctx.config.BODY_LIMIT_BYTES) });
+    for (const route of Object.keys(routes).filter((route) => route.startsWith('POST '))) {
+      expect(routes[route]!.errors, route).toEqual(
+        expect.arrayContaining(['invalid_json', 'unsupported_media_type', 'payload_too_large']),
+      );
+      const url = route.slice('POST '.length).replace('{id}', unknownId);
+      const send = (type: string, payload: string) =>
+        ctx.app.inject({ method: 'POST', url, headers: { 'content-type': type }, payload });
+      expectProblem(await send('text/plain', 'x'), 415, 'unsupported_media_type');
+      expectProblem(await send('application/json', tooBig), 413, 'payload_too_large');
+      expectProblem(await send('application/json', '{'), 400, 'invalid_json');
+    }
+
+    const documented = Object.fromEntries(
+      Object.keys(routes).map((route) => [route, Object.keys(operation(route).responses).map(Number)]),
+    );
+    const answerable = Object.fromEntries(
+      Object.entries(routes).map(([route, { success, errors }]) => [
+        route,
+        [...new Set([success, ...errors.map((code) => problemCatalog[code].status)])].sort(),
+      ]),
+    );
+    expect(documented).toEqual(answerable);
+  });
+
+  it('covers every error as application/problem+json with the problem schema', () => {
+    for (const route of Object.keys(routes)) {
+      for (const [status, response] of Object.entries<any>(operation(route).responses)) {
+        if (Number(status) < 400) continue;
+        expect(response.content, `${route} ${status}`).toEqual({
+          'application/problem+json': { schema: json(Problem) },
+        });
       }
     }
-    expect(spec.paths['/api/shows'].post.security).toEqual([{ adminKey: [] }]);
-    expect(spec.paths['/api/shows'].post.requestBody).toBeDefined();
-    expect(spec.paths['/api/bookings/{id}/confirm'].post.responses['409']).toBeDefined();
-    expect(
-      spec.paths['/api/shows/{id}/book'].post.responses['201'].content['application/json'].schema.properties,
-    ).toHaveProperty('hold_token');
+  });
+
+  it('covers request bodies as the routes read them: JSON, required only where a body is', () => {
+    const bodies = Object.fromEntries(Object.keys(routes).map((route) => [route, operation(route).requestBody]));
+    expect(bodies).toEqual({
+      ...Object.fromEntries(Object.keys(routes).map((route) => [route, undefined])),
+      'POST /api/shows': { required: true, content: { 'application/json': { schema: json(CreateShowBody) } } },
+      // No body at all holds one seat.
+      'POST /api/shows/{id}/book': {
+        required: false,
+        description: expect.any(String),
+        content: { 'application/json': { schema: json(bookBody(ctx.config.MAX_SEATS_PER_BOOKING)) } },
+      },
+    });
+  });
+
+  it('covers success responses with the bodies the API answers', async () => {
+    const schemas: Record<string, unknown> = {
+      'GET /health': Health,
+      'GET /health/ready': Health,
+      'GET /api/shows': Type.Array(ShowSchema),
+      'POST /api/shows': ShowSchema,
+      'GET /api/shows/{id}': ShowSchema,
+      'POST /api/shows/{id}/book': HeldBooking,
+      'GET /api/bookings/{id}': BookingSchema,
+      'POST /api/bookings/{id}/confirm': BookingSchema,
+      'POST /api/bookings/{id}/cancel': BookingSchema,
+    };
+    for (const [route, { success }] of Object.entries(routes)) {
+      const { content } = operation(route).responses[success];
+      expect(Object.keys(content), route).toEqual(['application/json']);
+      expect(shape(content['application/json'].schema), route).toEqual(shape(json(schemas[route])));
+    }
+    // …and the answers hold exactly the documented properties, every required one included.
+    const show = await createShow(ctx.app);
+    const held = await hold(ctx.app, show.id);
+    const answers: [string, unknown][] = [
+      ['GET /api/shows/{id}', (await ctx.app.inject({ method: 'GET', url: `/api/shows/${show.id}` })).json()],
+      ['POST /api/shows/{id}/book', held],
+      [
+        'GET /api/bookings/{id}',
+        (await ctx.app.inject({ method: 'GET', url: `/api/bookings/${held.id}`, headers: admin })).json(),
+      ],
+      ['GET /health/ready', (await ctx.app.inject({ method: 'GET', url: '/health/ready' })).json()],
+    ];
+    for (const [route, body] of answers) {
+      const schema = operation(route).responses[routes[route]!.success].content['application/json'].schema;
+      const keys = Object.keys(body as object);
+      expect(
+        keys.filter((key) => !(key in schema.properties)),
+        `${route}: undocumented`,
+      ).toEqual([]);
+      expect(
+        (schema.required as string[]).filter((key) => !keys.includes(key)),
+        `${route}: required but absent`,
+      ).toEqual([]);
+    }
+  });
+
+  it('covers the security schemes and the routes that need them', () => {
+    expect(spec.components.securitySchemes).toEqual({
+      adminKey: { type: 'http', scheme: 'bearer', description: expect.any(String) },
+      holdToken: { type: 'apiKey', in: 'header', name: 'X-Hold-Token', description: expect.any(String) },
+    });
+    const tokenOrAdmin = [{ holdToken: [] }, { adminKey: [] }];
+    const security = Object.fromEntries(Object.keys(routes).map((route) => [route, operation(route).security]));
+    expect(security).toEqual({
+      ...Object.fromEntries(Object.keys(routes).map((route) => [route, undefined])),
+      'POST /api/shows': [{ adminKey: [] }],
+      'GET /api/bookings/{id}': tokenOrAdmin,
+      'POST /api/bookings/{id}/confirm': tokenOrAdmin,
+      'POST /api/bookings/{id}/cancel': tokenOrAdmin,
+    });
   });
 
   it('serves Swagger UI at /api-docs', async () => {
