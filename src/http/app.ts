@@ -16,6 +16,7 @@ import { Authenticator } from './auth.js';
 import { IdempotencyHttp } from './idempotency.js';
 import { securityHeaders } from './security-headers.js';
 import { sendProblem, toProblem } from './problem.js';
+import { optionalBodies } from './schemas.js';
 import { bookingRoutes } from './routes/bookings.js';
 import type { Readiness, RouteContext } from './routes/context.js';
 import { healthRoutes } from './routes/health.js';
@@ -139,6 +140,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   }
 
   await app.register(swagger, {
+    transformObject: (document) =>
+      'openapiObject' in document ? optionalBodies(document.openapiObject) : document.swaggerObject,
     openapi: {
       openapi: '3.1.0',
       info: {

@@ -38,9 +38,33 @@ export const Health = Type.Object({
   checks: Type.Optional(Type.Record(Type.String(), Type.String())),
 });
 
-/** Response schemas for the listed error statuses, all problem+json. */
-export function problems<S extends number>(...statuses: S[]): { [K in S]: typeof Problem } {
-  return Object.fromEntries(statuses.map((status) => [status, Problem])) as { [K in S]: typeof Problem };
+/** Error responses of the listed statuses, each documented (and serialized) as application/problem+json. */
+export function problems<S extends number>(
+  ...statuses: S[]
+): { [K in S]: { content: { 'application/problem+json': { schema: typeof Problem } } } } {
+  const problem = { content: { 'application/problem+json': { schema: Problem } } };
+  return Object.fromEntries(statuses.map((status) => [status, problem])) as {
+    [K in S]: typeof problem;
+  };
+}
+
+/**
+ * Marks a route whose body may be left out entirely: @fastify/swagger documents every body as
+ * required, and `optionalBodies` (the document's last transform) corrects the routes marked.
+ */
+export const OPTIONAL_BODY = 'x-optional-body';
+
+export function optionalBodies<T extends { paths?: object | undefined }>(document: T): T {
+  for (const operations of Object.values(document.paths ?? {}) as Record<string, unknown>[]) {
+    for (const operation of Object.values(operations ?? {}) as Record<string, unknown>[]) {
+      if (typeof operation !== 'object' || operation === null) continue;
+      if (!operation[OPTIONAL_BODY]) continue;
+      delete operation[OPTIONAL_BODY];
+      const body = operation.requestBody as { required?: boolean } | undefined;
+      if (body) body.required = false;
+    }
+  }
+  return document;
 }
 
 /** Route config of the routes limited per client (RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_SECONDS, each route its own budget). */

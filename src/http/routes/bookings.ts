@@ -52,7 +52,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
           security: bookingAuth,
           params: IdParams,
           headers: IdempotencyHeaders,
-          response: { 200: Booking, ...problems(400, 401, 403, 404, 409, 422, 429, 503) },
+          response: { 200: Booking, ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 503) },
         },
         config: rateLimited,
         preHandler: idempotency.claim,

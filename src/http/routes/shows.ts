@@ -6,7 +6,15 @@ import { NewShow, Show } from '../../domain/show.js';
 import type { GrantedHold } from '../../services/show-lanes.js';
 import type { Answer } from '../../services/idempotency.service.js';
 import { sendAnswer } from '../idempotency.js';
-import { bookBody, IdempotencyHeaders, IdParams, ListShowsQuery, problems, rateLimited } from '../schemas.js';
+import {
+  bookBody,
+  IdempotencyHeaders,
+  IdParams,
+  ListShowsQuery,
+  OPTIONAL_BODY,
+  problems,
+  rateLimited,
+} from '../schemas.js';
 
 const showAnswer = (show: Show): Answer => ({ statusCode: 201, body: { ...show }, location: `/api/shows/${show.id}` });
 const holdAnswer = ({ booking, holdToken }: GrantedHold): Answer => ({
@@ -91,6 +99,7 @@ export const showRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
         params: IdParams,
         headers: IdempotencyHeaders,
         body: bookBody(config.MAX_SEATS_PER_BOOKING),
+        [OPTIONAL_BODY]: true,
         response: { 201: HeldBooking, ...problems(400, 404, 409, 413, 415, 422, 429, 503) },
       },
     },
