@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Type, type Static } from 'typebox';
 import { DateTime, Uuid } from './common.js';
 
@@ -36,4 +37,14 @@ export interface StoredBooking extends Booking {
 export function bookingAsSeen(row: StoredBooking): Booking {
   const { id, show_id, seats, created_at, expires_at, updated_at } = row;
   return { id, show_id, seats, status: row.overdue ? 'EXPIRED' : row.status, created_at, expires_at, updated_at };
+}
+
+/**
+ * A new booking's id: a random UUID whose first 8 hex digits are its show's. A load balancer
+ * that hashes those 8 digits (deploy/nginx.conf) sends a booking's confirm and cancel to the
+ * API process that serves its show's holds, so they share its show's queue. 90 random bits
+ * remain, plenty against collisions; the version and variant digits are untouched.
+ */
+export function newBookingId(showId: string): string {
+  return showId.slice(0, 8) + randomUUID().slice(8);
 }

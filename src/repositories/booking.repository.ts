@@ -1,11 +1,37 @@
 import type { Pool, PoolClient } from '../db/pool.js';
 import type { Booking, BookingStatus, StoredBooking } from '../domain/booking.js';
+import type { ClaimRef, RecordedResponse } from './idempotency.repository.js';
 import type { DbInstant } from './show.repository.js';
 
-export interface NewHold {
+/** One request of a hold group, in arrival order. */
+export interface GroupHold {
   id: string;
   seats: number;
   tokenHash: Buffer;
+  /** The Idempotency-Key claim and the answer to record with the hold, if it is granted. */
+  answer?: { ref: ClaimRef; response: RecordedResponse } | undefined;
+}
+
+export type HoldOutcome = 'held' | 'sold_out' | 'show_started' | 'taken_over' | 'show_not_found';
+
+export interface GroupHoldResult {
+  outcome: HoldOutcome;
+  /** The booking written, when held. */
+  booking: Booking | null;
+  /** Seats left free after the group. */
+  available: number | null;
+}
+
+/**
+ * In a recorded answer, the instants only the database knows when it decides the group;
+ * hold_group fills them in (as toISOString writes them). A Date stand-in that serializes as
+ * the placeholder lets the API write the rest of the answer as usual.
+ */
+export const DB_NOW = placeholderDate('@@now@@');
+export const DB_EXPIRES = placeholderDate('@@expires@@');
+
+function placeholderDate(placeholder: string): Date {
+  return { toJSON: () => placeholder } as unknown as Date;
 }
 
 /** A status change decided under the show's lock: `id` moves from `from` to `to`. */
@@ -21,31 +47,54 @@ export class BookingRepository {
   constructor(private readonly pool: Pool) {}
 
   /**
-   * Inserts every hold of a group in one statement, created at `now` (when the show's lock
-   * was granted), and adds their seats to the show's held counter in the same statement;
-   * the counter is derived from the rows actually inserted. Caller holds the show's lock
-   * and has checked the seats are free (the CHECK constraints refuse the statement
-   * otherwise). Returns the rows written.
+   * Decides and writes a hold group in one statement (the hold_group function, see its
+   * migration): lock, reclaim overdue holds if short, first come first served, insert,
+   * count, record the answers of keyed requests. On the pool it runs on its own
+   * (autocommit): the show's lock is held for that one round trip. Inside a transaction that
+   * holds the lock, pass its instant. One result per request, in order.
    */
-  async insertHolds(
-    client: PoolClient,
+  async holdGroup(
+    db: Pool | PoolClient,
     showId: string,
-    holds: NewHold[],
+    holds: GroupHold[],
     ttlSeconds: number,
-    now: DbInstant,
-  ): Promise<Booking[]> {
-    const { rows } = await client.query<Booking>(
-      `WITH inserted AS (
-         INSERT INTO bookings (id, show_id, seats, hold_token_hash, created_at, expires_at, updated_at)
-         SELECT h.id, $1, h.seats, h.hash, $5::timestamptz, $5::timestamptz + make_interval(secs => $6), $5::timestamptz
-         FROM unnest($2::uuid[], $3::int[], $4::bytea[]) AS h(id, seats, hash)
-         RETURNING ${bookingColumns}),
-       counted AS (
-         UPDATE shows SET held_seats = held_seats + (SELECT sum(seats) FROM inserted) WHERE id = $1)
-       SELECT * FROM inserted`,
-      [showId, holds.map((h) => h.id), holds.map((h) => h.seats), holds.map((h) => h.tokenHash), now, ttlSeconds],
+    now: DbInstant | null,
+  ): Promise<GroupHoldResult[]> {
+    const keyed = holds.some((hold) => hold.answer);
+    const perKey = <T>(value: (answer: NonNullable<GroupHold['answer']>) => T) =>
+      keyed ? holds.map((hold) => (hold.answer ? value(hold.answer) : null)) : null;
+    const { rows } = await db.query<{
+      outcome: HoldOutcome;
+      available: number | null;
+      id: string | null;
+      show_id: string;
+      seats: number;
+      status: Booking['status'];
+      created_at: Date;
+      expires_at: Date;
+      updated_at: Date;
+    }>(
+      `SELECT outcome, available, id, show_id, seats, status, created_at, expires_at, updated_at
+       FROM hold_group($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [
+        showId,
+        ttlSeconds,
+        now,
+        holds.map((hold) => hold.id),
+        holds.map((hold) => hold.seats),
+        holds.map((hold) => hold.tokenHash),
+        perKey((answer) => answer.ref.scopeHash),
+        perKey((answer) => answer.ref.claimId),
+        perKey((answer) => answer.response.statusCode),
+        perKey((answer) => answer.response.body),
+        perKey((answer) => answer.response.location),
+      ],
     );
-    return rows;
+    return rows.map(({ outcome, available, ...booking }) => ({
+      outcome,
+      available,
+      booking: booking.id === null ? null : (booking as Booking),
+    }));
   }
 
   /**

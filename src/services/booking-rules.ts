@@ -1,21 +1,6 @@
 import { AppError } from '../errors.js';
 import type { BookingStatus } from '../domain/booking.js';
 
-/**
- * First come, first served, never a partial hold: each request in arrival order gets all
- * its seats if they are still free, or none. A later, smaller request may still fit after
- * an earlier, larger one did not.
- */
-export function allocateSeats(requested: readonly number[], free: number): { granted: boolean[]; left: number } {
-  let left = free;
-  const granted = requested.map((seats) => {
-    if (seats > left) return false;
-    left -= seats;
-    return true;
-  });
-  return { granted, left };
-}
-
 export type CustomerAction = 'confirm' | 'cancel';
 
 export type Decision =

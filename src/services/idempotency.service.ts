@@ -144,7 +144,7 @@ export class IdempotencyService {
   }
 
   /** The recorded form of an answer: JSON with secrets sealed. */
-  private toRecord(claim: IdempotencyClaim, answer: Answer): RecordedResponse {
+  toRecord(claim: IdempotencyClaim, answer: Answer): RecordedResponse {
     const body: Record<string, unknown> = { ...answer.body };
     for (const field of SEALED_FIELDS) {
       const value = body[field];

@@ -1,12 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
-import { bookingAsSeen, type Booking, type BookingStatus } from '../domain/booking.js';
+import { bookingAsSeen, newBookingId, type Booking, type BookingStatus } from '../domain/booking.js';
 import { AppError, isDatabaseDataError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { BookingRepository, Move, NewHold } from '../repositories/booking.repository.js';
-import type { ShowInventory, ShowRepository } from '../repositories/show.repository.js';
+import {
+  DB_EXPIRES,
+  DB_NOW,
+  type BookingRepository,
+  type GroupHold,
+  type Move,
+} from '../repositories/booking.repository.js';
+import type { DbInstant, ShowInventory, ShowRepository } from '../repositories/show.repository.js';
 import { hashSecret, newTokens } from '../secrets.js';
-import { allocateSeats, decide, type CustomerAction } from './booking-rules.js';
+import { decide, type CustomerAction } from './booking-rules.js';
 import type { Answer, IdempotencyClaim, IdempotencyService, Recorder } from './idempotency.service.js';
 
 export interface GrantedHold {
@@ -196,11 +201,14 @@ export class ShowLanes {
     return timer;
   }
 
-  /** One transaction for the group; never throws: every request gets its answer or an error. */
+  /** Decides the group in the database; never throws: every request gets its answer or an error. */
   private async commitGroup(showId: string, group: LaneRequest[]): Promise<void> {
     let held: Booking[];
     try {
-      held = await withTransaction(this.options.pool, (client) => this.decideGroup(client, showId, group));
+      held = group.every((request) => request.kind === 'hold')
+        ? // Holds alone: one statement on its own, so the show's lock is held for one round trip.
+          await this.grantHolds(this.options.pool, showId, group, null)
+        : await withTransaction(this.options.pool, (client) => this.decideMixedGroup(client, showId, group));
     } catch (error) {
       // A database failure fails this group only; the next group gets a fresh connection.
       const answer = isDatabaseDataError(error)
@@ -218,20 +226,29 @@ export class ShowLanes {
     if (first) this.options.onGroupCommitted(showId, first.created_at, first.expires_at);
   }
 
-  /** Decides every request of the group under the show's lock; returns the holds written. */
-  private async decideGroup(client: PoolClient, showId: string, group: LaneRequest[]): Promise<Booking[]> {
+  /**
+   * A group that confirms or cancels: one transaction under the show's lock, every deadline
+   * judged at the instant the lock was granted. Returns the holds written.
+   */
+  private async decideMixedGroup(client: PoolClient, showId: string, group: LaneRequest[]): Promise<Booking[]> {
     const show = await this.options.shows.lockInventory(client, showId);
     if (!show) {
       const missing = new AppError('show_not_found');
       for (const request of group) request.outcome = { error: missing };
       return [];
     }
-    const contenders = await this.refuseTakenOverKeys(client, group);
-    const actions = contenders.filter((request): request is ActionRequest => request.kind !== 'hold');
-    const holds = contenders.filter((request): request is HoldRequest => request.kind === 'hold');
-    const acted = await this.applyActions(client, showId, show, actions);
-    const held = await this.grantHolds(client, showId, show, holds, acted);
-    await this.recordAnswers(client, contenders);
+    const actions = await this.refuseTakenOverKeys(
+      client,
+      group.filter((request): request is ActionRequest => request.kind !== 'hold'),
+    );
+    await this.applyActions(client, showId, show, actions);
+    const held = await this.grantHolds(
+      client,
+      showId,
+      group.filter((request): request is HoldRequest => request.kind === 'hold'),
+      show.now,
+    );
+    await this.recordAnswers(client, actions);
     return held;
   }
 
@@ -240,7 +257,7 @@ export class ShowLanes {
    * nothing; the other keys are locked so that none can be taken over before commit.
    * Returns the requests that go on.
    */
-  private async refuseTakenOverKeys(client: PoolClient, group: LaneRequest[]): Promise<LaneRequest[]> {
+  private async refuseTakenOverKeys(client: PoolClient, group: ActionRequest[]): Promise<ActionRequest[]> {
     const claims = group.flatMap((request) => (request.recorder ? [request.recorder.claim] : []));
     if (claims.length === 0) return group;
     const owned: Set<IdempotencyClaim> = await this.options.idempotency.lockOwned(client, claims);
@@ -255,15 +272,15 @@ export class ShowLanes {
 
   /**
    * Confirms and cancels, in arrival order, against the bookings as they stand at the lock.
-   * Returns the seats they put back on sale and whether overdue holds were expired.
+   * Seats they put back on sale are in the show's counters when the group's holds are decided.
    */
   private async applyActions(
     client: PoolClient,
     showId: string,
     show: ShowInventory,
     actions: ActionRequest[],
-  ): Promise<{ freedSeats: number; expiredOverdue: boolean }> {
-    if (actions.length === 0) return { freedSeats: 0, expiredOverdue: false };
+  ): Promise<void> {
+    if (actions.length === 0) return;
     const { bookings } = this.options;
     const ids = [...new Set(actions.map((request) => request.bookingId))];
     const rows = await bookings.findManyLocked(client, showId, ids, show.now);
@@ -301,76 +318,100 @@ export class ShowLanes {
       }
     }
 
-    let freedSeats = expireOverdue ? await bookings.expireOverdue(client, showId, show.now) : 0;
+    if (expireOverdue) await bookings.expireOverdue(client, showId, show.now);
     const moves: Move[] = [];
     for (const [id, booking] of tracked) {
       if (booking.movedFrom !== undefined) moves.push({ id, from: booking.movedFrom, to: booking.status });
     }
     if (moves.length > 0) {
       const moved = await bookings.applyMoves(client, showId, moves, show.now);
-      if (moved.length !== moves.length)
+      if (moved.length !== moves.length) {
         throw new Error(`moved ${moved.length} of ${moves.length} bookings under lock`);
-      for (const booking of moved) if (booking.status === 'CANCELLED') freedSeats += booking.seats;
+      }
     }
-    return { freedSeats, expiredOverdue: expireOverdue };
   }
 
   /**
-   * Holds, first come first served, never partial, from the seats free at the lock plus
-   * those the group's actions freed; overdue holds are reclaimed only when seats are short.
+   * Holds, decided and written by one statement (hold_group): first come first served,
+   * never partial, overdue holds reclaimed only when seats are short, keyed answers recorded
+   * with their holds. Tokens are drawn before, for every request: the database decides who
+   * wins. Returns the holds written.
    */
   private async grantHolds(
-    client: PoolClient,
+    db: Pool | PoolClient,
     showId: string,
-    show: ShowInventory,
     holds: HoldRequest[],
-    acted: { freedSeats: number; expiredOverdue: boolean },
+    now: DbInstant | null,
   ): Promise<Booking[]> {
     if (holds.length === 0) return [];
-    if (show.started) {
-      const started = new AppError('show_started', 'Seats can no longer be held for this show');
-      for (const request of holds) request.outcome = { error: started };
-      return [];
-    }
-    const { bookings, holdTtlSeconds } = this.options;
-    let free = show.totalSeats - show.heldSeats - show.confirmedSeats + acted.freedSeats;
-    const wanted = holds.reduce((sum, request) => sum + request.seats, 0);
-    if (free < wanted && !acted.expiredOverdue) free += await bookings.expireOverdue(client, showId, show.now);
-    const { granted, left } = allocateSeats(
-      holds.map((request) => request.seats),
-      free,
-    );
-    const winners = holds.filter((_, index) => granted[index]);
-    // Errors are built only when someone is refused: capturing a stack costs every group otherwise.
-    if (winners.length < holds.length) {
-      const soldOut = new AppError('sold_out', `Only ${left} seat(s) are available`, { available_seats: left });
-      holds.forEach((request, index) => {
-        if (!granted[index]) request.outcome = { error: soldOut };
-      });
-    }
-    if (winners.length === 0) return [];
-
-    // Tokens only for the granted requests: in a sell-out most of a group is refused.
-    const tokens = newTokens(winners.length);
-    const newHolds: NewHold[] = winners.map((request, index) => ({
-      id: randomUUID(),
-      seats: request.seats,
-      tokenHash: hashSecret(tokens[index]!),
-    }));
-    const inserted = await bookings.insertHolds(client, showId, newHolds, holdTtlSeconds, show.now);
-    const byId = new Map(inserted.map((booking) => [booking.id, booking]));
-    winners.forEach((request, index) => {
-      request.outcome = { value: { booking: byId.get(newHolds[index]!.id)!, holdToken: tokens[index]! } };
+    const { bookings, idempotency, holdTtlSeconds } = this.options;
+    const tokens = newTokens(holds.length);
+    const requests: GroupHold[] = holds.map((request, index) => {
+      const id = newBookingId(showId);
+      const holdToken = tokens[index]!;
+      const { recorder } = request;
+      // The answer as the route writes it, with the instants the database decides left as placeholders.
+      const provisional = {
+        booking: {
+          id,
+          show_id: showId,
+          seats: request.seats,
+          status: 'PENDING' as const,
+          created_at: DB_NOW,
+          expires_at: DB_EXPIRES,
+          updated_at: DB_NOW,
+        },
+        holdToken,
+      };
+      return {
+        id,
+        seats: request.seats,
+        tokenHash: hashSecret(holdToken),
+        answer: recorder && {
+          ref: recorder.claim,
+          response: idempotency.toRecord(recorder.claim, recorder.answer(provisional)),
+        },
+      };
     });
-    return inserted;
+    const results = await bookings.holdGroup(db, showId, requests, holdTtlSeconds, now);
+    const held: Booking[] = [];
+    let soldOut: AppError | undefined;
+    holds.forEach((request, index) => {
+      const { outcome, booking, available } = results[index]!;
+      switch (outcome) {
+        case 'held':
+          request.outcome = { value: { booking: booking!, holdToken: tokens[index]! } };
+          if (request.recorder) request.recorder.claim.recorded = true;
+          held.push(booking!);
+          break;
+        case 'sold_out':
+          // Built only when someone is refused: capturing a stack costs every group otherwise.
+          soldOut ??= new AppError('sold_out', `Only ${available} seat(s) are available`, {
+            available_seats: available,
+          });
+          request.outcome = { error: soldOut };
+          break;
+        case 'show_started':
+          request.outcome = { error: new AppError('show_started', 'Seats can no longer be held for this show') };
+          break;
+        case 'taken_over':
+          request.outcome = {
+            error: new AppError('idempotency_in_progress', 'The Idempotency-Key was taken over by a retry'),
+          };
+          break;
+        case 'show_not_found':
+          request.outcome = { error: new AppError('show_not_found') };
+          break;
+      }
+    });
+    return held;
   }
 
   /** Each keyed request's answer commits with its effect, in one statement (their keys are locked). */
-  private async recordAnswers(client: PoolClient, requests: LaneRequest[]): Promise<void> {
+  private async recordAnswers(client: PoolClient, requests: ActionRequest[]): Promise<void> {
     const answered: { claim: IdempotencyClaim; answer: Answer }[] = [];
     for (const request of requests) {
-      // Narrowed per kind so that each recorder gets the result type it answers.
-      const answer = request.kind === 'hold' ? answerOf(request) : answerOf(request);
+      const answer = answerOf(request);
       if (answer && request.recorder) answered.push({ claim: request.recorder.claim, answer });
     }
     await this.options.idempotency.recordAllWithin(client, answered);

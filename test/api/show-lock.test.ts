@@ -104,6 +104,33 @@ describe('a retry that took over an Idempotency-Key', () => {
   });
 });
 
+describe('one group, decided in the database', () => {
+  it('first come, first served, never partial: a later, smaller request still fits after a larger one did not', async () => {
+    const show = await createShow(ctx.app, { total_seats: 7 });
+    const lock = await lockShow(ctx, show.id);
+    const inFlight = book(show.id); // 1 seat, the group in flight; 6 left for the next
+    await lockWaiters(ctx.pool, 1);
+    const group = [];
+    for (const seats of [2, 3, 4, 1]) {
+      group.push(ctx.app.inject({ method: 'POST', url: `/api/shows/${show.id}/book`, payload: { seats } }));
+      await sleep(10); // arrival order
+    }
+    await lock.release();
+    expect((await inFlight).statusCode).toBe(201);
+    const answers = await Promise.all(group);
+    expect(answers.map((answer) => answer.statusCode)).toEqual([201, 201, 409, 201]);
+    expect(expectProblem(answers[2]!, 409, 'sold_out').available_seats).toBe(0);
+    expect(await inventory(ctx.pool, show.id)).toMatchObject({ held: 7, pending_rows: 7 });
+  });
+
+  it('a booking id starts with its show id, so a load balancer can route it with its show', async () => {
+    const show = await createShow(ctx.app, { total_seats: 2 });
+    const held = await hold(ctx.app, show.id);
+    expect(held.id.slice(0, 8)).toBe(show.id.slice(0, 8));
+    expect(held.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
+
 describe('deadlines are judged when the show lock is granted, not when the request began', () => {
   for (const action of ['confirm', 'cancel'] as const) {
     it(`a ${action} that waited on the lock past expires_at: 409 hold_expired, the booking EXPIRED, its seat on sale`, async () => {

@@ -1,17 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allocateSeats, decide } from '../../src/services/booking-rules.js';
-
-describe('allocateSeats', () => {
-  it('grants in arrival order until seats run out, never partially', () => {
-    expect(allocateSeats([2, 3, 4, 1], 6)).toEqual({ granted: [true, true, false, true], left: 0 });
-  });
-  it('grants nothing when nothing is free', () => {
-    expect(allocateSeats([1, 1], 0)).toEqual({ granted: [false, false], left: 0 });
-  });
-  it('grants everything when there is room', () => {
-    expect(allocateSeats([5, 5], 100)).toEqual({ granted: [true, true], left: 90 });
-  });
-});
+import { decide } from '../../src/services/booking-rules.js';
 
 describe('decide', () => {
   it('confirms and cancels a live hold', () => {
