@@ -26,6 +26,8 @@ const ConfigSchema = Type.Object({
   DATA_DIR: Type.String({ default: './.data', minLength: 1 }),
   // Unset: generated once and kept in DATA_DIR (refused when NODE_ENV=production).
   ADMIN_API_KEY: Type.Optional(Type.String({ minLength: 16 })),
+  // A Bearer token that may read GET /metrics (and nothing else), for Prometheus; unset: the admin key only.
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
   HOLD_TTL_SECONDS: Type.Integer({ default: 120, minimum: 1, maximum: 86400 }),
   MAX_SEATS_PER_BOOKING: Type.Integer({ default: 10, minimum: 1, maximum: 1000 }),
   SWEEP_INTERVAL_SECONDS: Type.Integer({ default: 5, minimum: 1, maximum: 3600 }),

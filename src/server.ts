@@ -5,6 +5,7 @@ import { buildApp } from './http/app.js';
 import { createLogger } from './logger.js';
 import { createExpiryQueue, ExpiryScheduler, producerConnection } from './queue/expiry-queue.js';
 import { openDatabase, resolveAdminKey, runEntryPoint } from './runtime.js';
+import { createMetrics } from './metrics.js';
 import { createServices } from './services.js';
 
 async function main(config: Config): Promise<void> {
@@ -20,7 +21,14 @@ async function main(config: Config): Promise<void> {
   redis?.on('error', () => {}); // reported through readiness and the scheduler's log
   const queue = redis ? createExpiryQueue(redis, config.QUEUE_PREFIX) : undefined;
   const scheduler = queue ? new ExpiryScheduler(queue, logger) : undefined;
-  const services = createServices({ config, pool, logger, onHoldGroupCommitted: scheduler?.schedule.bind(scheduler) });
+  const metrics = createMetrics('api');
+  const services = createServices({
+    config,
+    pool,
+    logger,
+    metrics,
+    onHoldGroupCommitted: scheduler?.schedule.bind(scheduler),
+  });
   let sweepTimer: NodeJS.Timeout | undefined;
   if (!redis) {
     // A pass still running when the next tick comes is shared, never doubled (HousekeepingService.run).
@@ -36,6 +44,7 @@ async function main(config: Config): Promise<void> {
     logger,
     readiness: { database: () => pool.query('SELECT 1'), ...(redis ? { redis: () => redis.ping() } : {}) },
     rateLimitRedis: redis,
+    metrics,
   });
 
   closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_SECONDS * 1000 }, async ({ signal, err }) => {

@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import type { Pool } from './db/pool.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 import { BookingRepository } from './repositories/booking.repository.js';
 import { IdempotencyRepository } from './repositories/idempotency.repository.js';
 import { ShowRepository } from './repositories/show.repository.js';
@@ -17,6 +18,8 @@ export interface ServiceDependencies {
   logger: Logger;
   /** Told after each group that committed holds: schedules their expiry (BullMQ), or nothing. */
   onHoldGroupCommitted?: GroupCommitted | undefined;
+  /** Where the services report what they measure; none in tests that do not look. */
+  metrics?: Metrics | undefined;
 }
 
 export interface Services {
@@ -28,7 +31,7 @@ export interface Services {
 }
 
 /** The one place services are wired: the API, the worker, the tests and the CLIs all start here. */
-export function createServices({ config, pool, logger, onHoldGroupCommitted }: ServiceDependencies): Services {
+export function createServices({ config, pool, logger, onHoldGroupCommitted, metrics }: ServiceDependencies): Services {
   const showRepository = new ShowRepository(pool);
   const bookingRepository = new BookingRepository(pool);
   const idempotency = new IdempotencyService(new IdempotencyRepository(pool));
@@ -42,6 +45,7 @@ export function createServices({ config, pool, logger, onHoldGroupCommitted }: S
     maxWaiting: config.HOLD_QUEUE_MAX,
     maxWaitMs: config.REQUEST_TIMEOUT_MS,
     onGroupCommitted: onHoldGroupCommitted ?? (() => {}),
+    ...(metrics ? { onGroupDecided: metrics.groupDecided } : {}),
     logger,
   });
   const expiry = new ExpiryService(pool, showRepository, bookingRepository, logger);

@@ -8,6 +8,7 @@ import { createPool, poolLimits, type Pool } from '../src/db/pool.js';
 import type { HeldBooking as HeldBookingShape } from '../src/domain/booking.js';
 import { buildApp } from '../src/http/app.js';
 import { createLogger } from '../src/logger.js';
+import { createMetrics, type Metrics } from '../src/metrics.js';
 import { createServices, type Services } from '../src/services.js';
 import type { GroupCommitted } from '../src/services/show-lanes.js';
 import { databaseUrl } from './global-setup.js';
@@ -96,9 +97,16 @@ export async function buildTestApp(
   config: Config,
   pool: Pool,
   options: TestAppOptions = {},
-): Promise<{ app: FastifyInstance; services: Services }> {
+): Promise<{ app: FastifyInstance; services: Services; metrics: Metrics }> {
   const logger = createLogger(config, 'api');
-  const services = createServices({ config, pool, logger, onHoldGroupCommitted: options.onHoldGroupCommitted });
+  const metrics = createMetrics('api');
+  const services = createServices({
+    config,
+    pool,
+    logger,
+    metrics,
+    onHoldGroupCommitted: options.onHoldGroupCommitted,
+  });
   const app = await buildApp({
     config,
     services,
@@ -109,9 +117,10 @@ export async function buildTestApp(
       ...(options.pingRedis ? { redis: options.pingRedis } : {}),
     },
     rateLimitRedis: options.rateLimitRedis,
+    metrics,
   });
   await app.ready();
-  return { app, services };
+  return { app, services, metrics };
 }
 
 /** A pool for a test to look at its database with: no timeouts, a few connections. */

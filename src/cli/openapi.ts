@@ -6,6 +6,7 @@ import { createPool, poolLimits, type Pool } from '../db/pool.js';
 import { buildApp } from '../http/app.js';
 import { createLogger } from '../logger.js';
 import { runEntryPoint } from '../runtime.js';
+import { createMetrics } from '../metrics.js';
 import { createServices } from '../services.js';
 
 // `npm run openapi`: writes the OpenAPI document of the real app to openapi.json (committed).
@@ -38,6 +39,7 @@ async function buildDocumentedApp(config: Config): Promise<{ app: FastifyInstanc
       services: createServices({ config, pool, logger }),
       adminApiKey: config.ADMIN_API_KEY!,
       readiness: { database: () => pool.query('SELECT 1') },
+      metrics: createMetrics('api'),
       logger,
     });
     return { app, pool };

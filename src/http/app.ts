@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import { corsOrigins, trustProxy, type Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
 import { Authenticator } from './auth.js';
 import { IdempotencyHttp } from './idempotency.js';
@@ -20,6 +21,7 @@ import { optionalBodies } from './schemas.js';
 import { bookingRoutes } from './routes/bookings.js';
 import type { Readiness, RouteContext } from './routes/context.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { showRoutes } from './routes/shows.js';
 
 export interface AppDependencies {
@@ -28,6 +30,8 @@ export interface AppDependencies {
   adminApiKey: string;
   /** What /health/ready probes: the database, and Redis when it is configured. */
   readiness: Readiness;
+  /** What GET /metrics exposes (the registry the services report to). */
+  metrics: Metrics;
   /** Where rate-limit counters live, so limits hold across processes; in memory without. */
   rateLimitRedis?: Redis | undefined;
   /** Defaults to a pino logger at LOG_LEVEL. */
@@ -171,7 +175,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   // Swagger UI sets its own Content-Security-Policy (hashes of its inline scripts) over helmet's.
   await app.register(swaggerUi, { routePrefix: '/api-docs', staticCSP: true });
 
-  const auth = new Authenticator(deps.adminApiKey);
+  const auth = new Authenticator(deps.adminApiKey, config.METRICS_TOKEN);
   const idempotency = new IdempotencyHttp(services.idempotency, auth);
   idempotency.register(app);
   const context: RouteContext = {
@@ -181,9 +185,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     auth,
     idempotency,
     readiness: deps.readiness,
+    metrics: deps.metrics,
   };
   await app.register(healthRoutes, context);
   await app.register(showRoutes, context);
   await app.register(bookingRoutes, context);
+  await app.register(metricsRoutes, context);
   return app;
 }

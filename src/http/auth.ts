@@ -18,9 +18,11 @@ function holdTokenHeader(request: FastifyRequest): string | undefined {
 /** Reads the admin key and hold token from requests; secrets are compared in constant time. */
 export class Authenticator {
   private readonly adminKeyHash: Buffer;
+  private readonly metricsTokenHash: Buffer | undefined;
 
-  constructor(adminApiKey: string) {
+  constructor(adminApiKey: string, metricsToken?: string) {
     this.adminKeyHash = hashSecret(adminApiKey);
+    this.metricsTokenHash = metricsToken === undefined ? undefined : hashSecret(metricsToken);
   }
 
   isAdmin(request: FastifyRequest): boolean {
@@ -32,6 +34,18 @@ export class Authenticator {
   requireAdmin = async (request: FastifyRequest): Promise<void> => {
     if (!this.isAdmin(request)) {
       throw new AppError('unauthorized', 'This route needs the admin key: Authorization: Bearer <ADMIN_API_KEY>');
+    }
+  };
+
+  /** preHandler of GET /metrics: the admin key, or METRICS_TOKEN when one is set. */
+  requireMetricsReader = async (request: FastifyRequest): Promise<void> => {
+    const token = bearerToken(request);
+    const allowed =
+      token !== undefined &&
+      (secretMatches(token, this.adminKeyHash) ||
+        (this.metricsTokenHash !== undefined && secretMatches(token, this.metricsTokenHash)));
+    if (!allowed) {
+      throw new AppError('unauthorized', 'Metrics need Authorization: Bearer <ADMIN_API_KEY or METRICS_TOKEN>');
     }
   };
 

@@ -2,6 +2,7 @@ import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import { bookingAsSeen, newBookingId, type Booking, type BookingStatus } from '../domain/booking.js';
 import { AppError, isDatabaseDataError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { GroupKind } from '../metrics.js';
 import {
   DB_EXPIRES,
   DB_NOW,
@@ -44,6 +45,8 @@ export interface ShowLanesOptions {
   /** Longest a request waits for its turn before it is answered 503, holding nothing. */
   maxWaitMs: number;
   onGroupCommitted: GroupCommitted;
+  /** Told the size and duration of every group (metrics). */
+  onGroupDecided?: (kind: GroupKind, size: number, seconds: number) => void;
   logger: Logger;
 }
 
@@ -204,11 +207,14 @@ export class ShowLanes {
   /** Decides the group in the database; never throws: every request gets its answer or an error. */
   private async commitGroup(showId: string, group: LaneRequest[]): Promise<void> {
     let held: Booking[];
+    const kind: GroupKind = group.every((request) => request.kind === 'hold') ? 'holds' : 'mixed';
+    const started = performance.now();
     try {
-      held = group.every((request) => request.kind === 'hold')
-        ? // Holds alone: one statement on its own, so the show's lock is held for one round trip.
-          await this.grantHolds(this.options.pool, showId, group, null)
-        : await withTransaction(this.options.pool, (client) => this.decideMixedGroup(client, showId, group));
+      held =
+        kind === 'holds'
+          ? // Holds alone: one statement on its own, so the show's lock is held for one round trip.
+            await this.grantHolds(this.options.pool, showId, group as HoldRequest[], null)
+          : await withTransaction(this.options.pool, (client) => this.decideMixedGroup(client, showId, group));
     } catch (error) {
       // A database failure fails this group only; the next group gets a fresh connection.
       const answer = isDatabaseDataError(error)
@@ -217,6 +223,8 @@ export class ShowLanes {
       this.options.logger.error({ err: error, showId, groupSize: group.length }, 'show group failed');
       for (const request of group) request.reject(answer);
       return;
+    } finally {
+      this.options.onGroupDecided?.(kind, group.length, (performance.now() - started) / 1000);
     }
     for (const request of group) {
       if (request.kind === 'hold') deliver(request);

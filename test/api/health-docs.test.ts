@@ -72,6 +72,7 @@ const everyPost: ProblemCode[] = [
 const routes: Record<string, { success: number; errors: ProblemCode[] }> = {
   'GET /health': { success: 200, errors: NO_ERRORS },
   'GET /health/ready': { success: 200, errors: ['service_unavailable'] },
+  'GET /metrics': { success: 200, errors: ['unauthorized'] },
   'GET /api/shows': { success: 200, errors: ['validation_failed', 'invalid_cursor', 'service_unavailable'] },
   'POST /api/shows': {
     success: 201,
@@ -248,6 +249,7 @@ describe('OpenAPI document', () => {
     const schemas: Record<string, unknown> = {
       'GET /health': Health,
       'GET /health/ready': Health,
+      'GET /metrics': Type.String(),
       'GET /api/shows': Type.Array(ShowSchema),
       'POST /api/shows': ShowSchema,
       'GET /api/shows/{id}': ShowSchema,
@@ -258,8 +260,10 @@ describe('OpenAPI document', () => {
     };
     for (const [route, { success }] of Object.entries(routes)) {
       const { content } = operation(route).responses[success];
-      expect(Object.keys(content), route).toEqual(['application/json']);
-      expect(shape(content['application/json'].schema), route).toEqual(shape(json(schemas[route])));
+      // Prometheus scrapes its own text format; everything else answers JSON.
+      const type = route === 'GET /metrics' ? 'text/plain' : 'application/json';
+      expect(Object.keys(content), route).toEqual([type]);
+      expect(shape(content[type].schema), route).toEqual(shape(json(schemas[route])));
     }
     // …and the answers hold exactly the documented properties, every required one included.
     const show = await createShow(ctx.app);
@@ -297,6 +301,7 @@ describe('OpenAPI document', () => {
     expect(security).toEqual({
       ...Object.fromEntries(Object.keys(routes).map((route) => [route, undefined])),
       'POST /api/shows': [{ adminKey: [] }],
+      'GET /metrics': [{ adminKey: [] }],
       'GET /api/bookings/{id}': tokenOrAdmin,
       'POST /api/bookings/{id}/confirm': tokenOrAdmin,
       'POST /api/bookings/{id}/cancel': tokenOrAdmin,

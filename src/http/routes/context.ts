@@ -1,4 +1,5 @@
 import type { Config } from '../../config.js';
+import type { Metrics } from '../../metrics.js';
 import type { BookingService } from '../../services/booking.service.js';
 import type { ShowService } from '../../services/show.service.js';
 import type { Authenticator } from '../auth.js';
@@ -15,4 +16,5 @@ export interface RouteContext {
   auth: Authenticator;
   idempotency: IdempotencyHttp;
   readiness: Readiness;
+  metrics: Metrics;
 }
