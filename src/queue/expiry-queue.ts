@@ -13,8 +13,22 @@ export interface ExpireJobData {
 }
 
 /**
- * One delayed job per committed hold group, keyed by (show, due ms): adding the same job
- * twice is a no-op, and groups of a show that fall due in the same millisecond share a job.
+ * Holds of a show falling due within one bucket share one delayed job, due at the bucket's
+ * end: an on-sale adds at most 1000 / EXPIRY_BUCKET_MS jobs per second per show, however
+ * many groups it commits, and a hold turns EXPIRED at most one bucket after its deadline
+ * (it stops counting at the deadline itself, with or without the job).
+ */
+export const EXPIRY_BUCKET_MS = 500;
+
+/** The end of the bucket a hold due at expiresAt falls in (epoch ms by the database clock). */
+export function expiryBucket(expiresAt: Date): number {
+  // pg hands timestamps over truncated to the millisecond; +1 keeps the bucket's end after the real deadline.
+  return Math.ceil((expiresAt.getTime() + 1) / EXPIRY_BUCKET_MS) * EXPIRY_BUCKET_MS;
+}
+
+/**
+ * Keyed by (show, bucket end): adding the same job twice is a no-op, so any number of API
+ * processes share it.
  */
 export function expireJobId(showId: string, dueAt: number): string {
   return `expire-${showId}-${dueAt}`;
@@ -45,6 +59,8 @@ export function createExpiryQueue(connection: Redis, prefix: string): Queue<Expi
  */
 export class ExpiryScheduler {
   private failing = false;
+  /** The latest bucket already queued per show: later groups of the same bucket need no Redis call. */
+  private readonly queued = new Map<string, number>();
 
   constructor(
     private readonly queue: Queue<ExpireJobData>,
@@ -52,9 +68,10 @@ export class ExpiryScheduler {
   ) {}
 
   schedule(showId: string, createdAt: Date, expiresAt: Date): void {
-    // pg hands timestamps over truncated to the millisecond; +1 puts the job at or after the real
-    // deadline. The delay is the hold's length by the database clock, whatever Node's clock says.
-    const dueAt = expiresAt.getTime() + 1;
+    // The delay is counted from the hold's creation by the database clock, whatever Node's clock says.
+    const dueAt = expiryBucket(expiresAt);
+    if ((this.queued.get(showId) ?? 0) >= dueAt) return;
+    this.remember(showId, dueAt);
     const delay = dueAt - createdAt.getTime();
     this.queue.add(EXPIRE_JOB, { showId, dueAt }, { jobId: expireJobId(showId, dueAt), delay }).then(
       () => {
@@ -62,11 +79,23 @@ export class ExpiryScheduler {
         this.failing = false;
       },
       (error: unknown) => {
+        // Not queued after all: the next group of this bucket tries again.
+        if (this.queued.get(showId) === dueAt) this.queued.delete(showId);
         // Logged once per outage, not once per hold group.
         if (!this.failing)
           this.logger.warn({ err: error }, 'could not schedule expiry job; the sweep will expire these holds');
         this.failing = true;
       },
     );
+  }
+
+  private remember(showId: string, dueAt: number): void {
+    this.queued.set(showId, dueAt);
+    // Shows whose last bucket is long past are forgotten, so the map stays as small as the
+    // set of shows being sold right now.
+    if (this.queued.size > 10_000) {
+      const past = Date.now() - 60_000;
+      for (const [id, due] of this.queued) if (due < past) this.queued.delete(id);
+    }
   }
 }

@@ -98,22 +98,31 @@ export class BookingRepository {
   }
 
   /**
-   * Moves every PENDING hold of the show overdue at `now` to EXPIRED and returns their
-   * seats to sale, in one statement. Caller holds the show's lock. Returns the seats freed.
+   * Moves the PENDING holds of the show overdue at `now` (at most `limit` of them, or all)
+   * to EXPIRED and returns their seats to sale, in one statement. Caller holds the show's
+   * lock. Returns how many bookings expired and the seats freed.
    */
-  async expireOverdue(client: PoolClient, showId: string, now: DbInstant): Promise<number> {
-    const { rows } = await client.query<{ freed: number }>(
+  async expireOverdue(
+    client: PoolClient,
+    showId: string,
+    now: DbInstant,
+    limit: number | null = null,
+  ): Promise<{ bookings: number; seats: number }> {
+    const { rows } = await client.query<{ bookings: number; seats: number }>(
       `WITH expired AS (
          UPDATE bookings SET status = 'EXPIRED', updated_at = $2::timestamptz
-         WHERE show_id = $1 AND status = 'PENDING' AND expires_at <= $2::timestamptz
+         WHERE id IN (
+           SELECT id FROM bookings
+           WHERE show_id = $1 AND status = 'PENDING' AND expires_at <= $2::timestamptz
+           LIMIT $3)
          RETURNING seats),
-       freed AS (SELECT COALESCE(sum(seats), 0)::int AS seats FROM expired),
+       freed AS (SELECT count(*)::int AS bookings, COALESCE(sum(seats), 0)::int AS seats FROM expired),
        counted AS (
          UPDATE shows SET held_seats = held_seats - freed.seats FROM freed WHERE id = $1 AND freed.seats > 0)
-       SELECT seats AS freed FROM freed`,
-      [showId, now],
+       SELECT bookings, seats FROM freed`,
+      [showId, now, limit],
     );
-    return rows[0]?.freed ?? 0;
+    return rows[0] ?? { bookings: 0, seats: 0 };
   }
 
   /**

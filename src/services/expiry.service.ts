@@ -4,6 +4,8 @@ import type { BookingRepository } from '../repositories/booking.repository.js';
 import type { ShowRepository } from '../repositories/show.repository.js';
 
 const SWEEP_BATCH = 500;
+/** Most holds one expiry transaction turns EXPIRED. */
+const EXPIRY_BATCH = 1_000;
 
 /**
  * Turns overdue PENDING holds into EXPIRED and returns their seats. Every path (the
@@ -18,12 +20,21 @@ export class ExpiryService {
     private readonly logger: Logger,
   ) {}
 
-  /** Expires the show's overdue holds; returns the seats put back on sale. */
-  expireShow(showId: string): Promise<number> {
-    return withTransaction(this.pool, async (client) => {
-      const show = await this.shows.lockInventory(client, showId);
-      return show ? this.bookings.expireOverdue(client, showId, show.now) : 0;
-    });
+  /**
+   * Expires the show's overdue holds; returns the seats put back on sale. In batches of
+   * EXPIRY_BATCH, each its own transaction: a wave of thousands of holds falling due together
+   * never holds a selling show's lock for long.
+   */
+  async expireShow(showId: string): Promise<number> {
+    let freed = 0;
+    for (;;) {
+      const batch = await withTransaction(this.pool, async (client) => {
+        const show = await this.shows.lockInventory(client, showId);
+        return show ? this.bookings.expireOverdue(client, showId, show.now, EXPIRY_BATCH) : { bookings: 0, seats: 0 };
+      });
+      freed += batch.seats;
+      if (batch.bookings < EXPIRY_BATCH) return freed;
+    }
   }
 
   /**

@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { withTransaction } from '../../src/db/pool.js';
 import { createLogger } from '../../src/logger.js';
 import {
   createExpiryQueue,
   EXPIRE_JOB,
   ExpiryScheduler,
   expireJobId,
+  expiryBucket,
   producerConnection,
 } from '../../src/queue/expiry-queue.js';
 import { startExpiryWorker, type RunningExpiryWorker } from '../../src/queue/expiry-worker.js';
@@ -100,7 +102,7 @@ describe('expiry through BullMQ', () => {
     const show = await createShow(withJobs.app, { total_seats: 3 });
     const held = await hold(withJobs.app, show.id, 3);
     const job = await createExpiryQueue(redis, prefix).getJob(
-      expireJobId(show.id, new Date(held.expires_at).getTime() + 1),
+      expireJobId(show.id, expiryBucket(new Date(held.expires_at))),
     );
     expect(job?.name).toBe(EXPIRE_JOB);
     await expectPendingJustBefore(withJobs, held);
@@ -110,6 +112,47 @@ describe('expiry through BullMQ', () => {
     expect(booking.late_ms, 'ms from expires_at to EXPIRED').toBeLessThan(1000);
     expect(await inventory(withJobs.pool, show.id)).toMatchObject({ held: 0, pending_rows: 0 });
     await worker.close();
+  });
+
+  it('groups falling due in one bucket share one job: an on-sale adds a bounded number of jobs', async () => {
+    const show = await createShow(withJobs.app, { total_seats: 100 });
+    const queue = createExpiryQueue(redis, prefix);
+    const jobsOf = async () =>
+      (await queue.getJobs(['delayed', 'waiting', 'active', 'completed'])).filter(
+        (job) => job?.data.showId === show.id,
+      );
+    const held = [];
+    for (let i = 0; i < 20; i++) held.push(await hold(withJobs.app, show.id)); // 20 groups, one after another
+    await sleep(100); // scheduling is not awaited by the request
+    const buckets = new Set(held.map((booking) => expiryBucket(new Date(booking.expires_at))));
+    const jobs = await jobsOf();
+    expect(jobs.map((job) => job.id).sort()).toEqual([...buckets].map((due) => expireJobId(show.id, due)).sort());
+    expect(jobs.length).toBeLessThan(held.length);
+  });
+
+  it('expires a wave of holds in batches, every one of them', async () => {
+    const show = await createShow(withoutJobs.app, { total_seats: 3000 });
+    // 2,500 holds straight into the table, all overdue: three batches of at most 1,000.
+    await withoutJobs.pool.query(
+      `WITH inserted AS (
+         INSERT INTO bookings (id, show_id, seats, hold_token_hash, created_at, expires_at, updated_at)
+         SELECT gen_random_uuid(), $1, 1, sha256(i::text::bytea), now() - interval '2 minutes', now() - interval '1 second', now() - interval '2 minutes'
+         FROM generate_series(1, 2500) AS i RETURNING seats)
+       UPDATE shows SET held_seats = held_seats + (SELECT sum(seats) FROM inserted) WHERE id = $1`,
+      [show.id],
+    );
+    // One batch under the show's lock expires exactly its limit, and the counter moves by it…
+    const bookings = new BookingRepository(withoutJobs.pool);
+    const shows = new ShowRepository(withoutJobs.pool);
+    const first = await withTransaction(withoutJobs.pool, async (client) => {
+      const locked = await shows.lockInventory(client, show.id);
+      return bookings.expireOverdue(client, show.id, locked!.now, 1000);
+    });
+    expect(first).toEqual({ bookings: 1000, seats: 1000 });
+    expect(await inventory(withoutJobs.pool, show.id)).toMatchObject({ held: 1500, pending_rows: 1500 });
+    // …and the expiry job goes on batch after batch until none is left.
+    expect(await expiryFor(withoutJobs).expireShow(show.id)).toBe(1500);
+    expect(await inventory(withoutJobs.pool, show.id)).toMatchObject({ held: 0, pending_rows: 0 });
   });
 
   it('puts back a job that fires before the database clock reaches the deadline', async () => {
