@@ -13,6 +13,8 @@
 --   show_started   the show had started when the lock was granted
 --   taken_over     its Idempotency-Key was taken over by a retry meanwhile: it holds nothing
 --   show_not_found
+--   show_busy      (only with p_skip_locked) another transaction holds the show's lock: the
+--                  caller retries the group on its own, where it waits for the lock
 -- Overdue holds are reclaimed (EXPIRED, seats back) only when seats are short.
 --
 -- A keyed request's answer is recorded with its hold, in this statement, only while its
@@ -30,7 +32,8 @@ CREATE FUNCTION hold_group(
   p_claims uuid[],
   p_answer_statuses integer[],
   p_answer_bodies text[],
-  p_answer_locations text[]
+  p_answer_locations text[],
+  p_skip_locked boolean DEFAULT false
 ) RETURNS TABLE (
   request integer,
   outcome text,
@@ -60,10 +63,18 @@ DECLARE
   v_keyed_winners integer := 0;
   v_recorded integer;
 BEGIN
-  SELECT s.total_seats, s.held_seats + s.confirmed_seats, s.start_time INTO v_total, v_taken, v_start
-  FROM shows s WHERE s.id = p_show FOR UPDATE;
+  IF p_skip_locked THEN
+    SELECT s.total_seats, s.held_seats + s.confirmed_seats, s.start_time INTO v_total, v_taken, v_start
+    FROM shows s WHERE s.id = p_show FOR UPDATE SKIP LOCKED;
+  ELSE
+    SELECT s.total_seats, s.held_seats + s.confirmed_seats, s.start_time INTO v_total, v_taken, v_start
+    FROM shows s WHERE s.id = p_show FOR UPDATE;
+  END IF;
   IF NOT FOUND THEN
-    RETURN QUERY SELECT o.i::integer, 'show_not_found', NULL::integer, NULL::uuid, NULL::uuid, NULL::integer,
+    RETURN QUERY SELECT o.i::integer,
+                        CASE WHEN EXISTS (SELECT 1 FROM shows WHERE shows.id = p_show)
+                             THEN 'show_busy' ELSE 'show_not_found' END,
+                        NULL::integer, NULL::uuid, NULL::uuid, NULL::integer,
                         NULL::booking_status, NULL::timestamptz, NULL::timestamptz, NULL::timestamptz
                  FROM generate_series(1, n) AS o(i);
     RETURN;
@@ -151,6 +162,57 @@ BEGIN
 END;
 $$;
 
+-- The groups of several shows that are ready together, in one statement and so one commit:
+-- hold_group for each show, in the order given (callers sort by show id, so two batches
+-- never wait for each other in a cycle), each show's lock taken with SKIP LOCKED so that a
+-- show locked elsewhere never stalls the rest of the batch. The requests of all groups are
+-- concatenated; p_group_ends[g] is the last request (1-based) of show p_shows[g]. `request`
+-- numbers the requests of the whole batch.
+CREATE FUNCTION hold_groups(
+  p_shows uuid[],
+  p_group_ends integer[],
+  p_ttl_seconds integer,
+  p_ids uuid[],
+  p_seats integer[],
+  p_token_hashes bytea[],
+  p_scopes bytea[],
+  p_claims uuid[],
+  p_answer_statuses integer[],
+  p_answer_bodies text[],
+  p_answer_locations text[]
+) RETURNS TABLE (
+  request integer,
+  outcome text,
+  available integer,
+  id uuid,
+  show_id uuid,
+  seats integer,
+  status booking_status,
+  created_at timestamptz,
+  expires_at timestamptz,
+  updated_at timestamptz
+)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  v_first integer := 1;
+BEGIN
+  FOR g IN 1..coalesce(array_length(p_shows, 1), 0) LOOP
+    RETURN QUERY
+      SELECT r.request + v_first - 1, r.outcome, r.available, r.id, r.show_id, r.seats, r.status,
+             r.created_at, r.expires_at, r.updated_at
+      FROM hold_group(p_shows[g], p_ttl_seconds, NULL,
+                      p_ids[v_first:p_group_ends[g]], p_seats[v_first:p_group_ends[g]],
+                      p_token_hashes[v_first:p_group_ends[g]], p_scopes[v_first:p_group_ends[g]],
+                      p_claims[v_first:p_group_ends[g]], p_answer_statuses[v_first:p_group_ends[g]],
+                      p_answer_bodies[v_first:p_group_ends[g]], p_answer_locations[v_first:p_group_ends[g]],
+                      true) AS r;
+    v_first := p_group_ends[g] + 1;
+  END LOOP;
+END;
+$$;
+
 -- Down Migration
 
-DROP FUNCTION hold_group(uuid, integer, timestamptz, uuid[], integer[], bytea[], bytea[], uuid[], integer[], text[], text[]);
+DROP FUNCTION hold_groups(uuid[], integer[], integer, uuid[], integer[], bytea[], bytea[], uuid[], integer[], text[], text[]);
+DROP FUNCTION hold_group(uuid, integer, timestamptz, uuid[], integer[], bytea[], bytea[], uuid[], integer[], text[], text[], boolean);

@@ -44,6 +44,8 @@ export function createServices({ config, pool, logger, onHoldGroupCommitted, met
     maxGroupSize: config.HOLD_GROUP_MAX,
     maxWaiting: config.HOLD_QUEUE_MAX,
     maxWaitMs: config.REQUEST_TIMEOUT_MS,
+    // Half the pool: the rest stays free for reads, confirms and the sweep.
+    maxStatements: Math.max(1, Math.floor(config.DB_POOL_SIZE / 2)),
     onGroupCommitted: onHoldGroupCommitted ?? (() => {}),
     ...(metrics ? { onGroupDecided: metrics.groupDecided } : {}),
     logger,

@@ -12,7 +12,7 @@ export interface GroupHold {
   answer?: { ref: ClaimRef; response: RecordedResponse } | undefined;
 }
 
-export type HoldOutcome = 'held' | 'sold_out' | 'show_started' | 'taken_over' | 'show_not_found';
+export type HoldOutcome = 'held' | 'sold_out' | 'show_started' | 'taken_over' | 'show_not_found' | 'show_busy';
 
 export interface GroupHoldResult {
   outcome: HoldOutcome;
@@ -43,6 +43,30 @@ export interface Move {
 
 const bookingColumns = 'id, show_id, seats, status, created_at, expires_at, updated_at';
 
+type HoldGroupRow = Omit<Booking, 'id'> & { outcome: HoldOutcome; available: number | null; id: string | null };
+const holdGroupColumns = `outcome, available, ${bookingColumns}`;
+
+/** The per-request arrays of hold_group and hold_groups, in their parameter order. */
+function requestArrays(holds: GroupHold[]): unknown[] {
+  const keyed = holds.some((hold) => hold.answer);
+  const perKey = <T>(value: (answer: NonNullable<GroupHold['answer']>) => T) =>
+    keyed ? holds.map((hold) => (hold.answer ? value(hold.answer) : null)) : null;
+  return [
+    holds.map((hold) => hold.id),
+    holds.map((hold) => hold.seats),
+    holds.map((hold) => hold.tokenHash),
+    perKey((answer) => answer.ref.scopeHash),
+    perKey((answer) => answer.ref.claimId),
+    perKey((answer) => answer.response.statusCode),
+    perKey((answer) => answer.response.body),
+    perKey((answer) => answer.response.location),
+  ];
+}
+
+function toResult({ outcome, available, ...booking }: HoldGroupRow): GroupHoldResult {
+  return { outcome, available, booking: booking.id === null ? null : (booking as Booking) };
+}
+
 export class BookingRepository {
   constructor(private readonly pool: Pool) {}
 
@@ -60,41 +84,33 @@ export class BookingRepository {
     ttlSeconds: number,
     now: DbInstant | null,
   ): Promise<GroupHoldResult[]> {
-    const keyed = holds.some((hold) => hold.answer);
-    const perKey = <T>(value: (answer: NonNullable<GroupHold['answer']>) => T) =>
-      keyed ? holds.map((hold) => (hold.answer ? value(hold.answer) : null)) : null;
-    const { rows } = await db.query<{
-      outcome: HoldOutcome;
-      available: number | null;
-      id: string | null;
-      show_id: string;
-      seats: number;
-      status: Booking['status'];
-      created_at: Date;
-      expires_at: Date;
-      updated_at: Date;
-    }>(
-      `SELECT outcome, available, id, show_id, seats, status, created_at, expires_at, updated_at
-       FROM hold_group($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [
-        showId,
-        ttlSeconds,
-        now,
-        holds.map((hold) => hold.id),
-        holds.map((hold) => hold.seats),
-        holds.map((hold) => hold.tokenHash),
-        perKey((answer) => answer.ref.scopeHash),
-        perKey((answer) => answer.ref.claimId),
-        perKey((answer) => answer.response.statusCode),
-        perKey((answer) => answer.response.body),
-        perKey((answer) => answer.response.location),
-      ],
+    const { rows } = await db.query<HoldGroupRow>(
+      `SELECT ${holdGroupColumns} FROM hold_group($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [showId, ttlSeconds, now, ...requestArrays(holds)],
     );
-    return rows.map(({ outcome, available, ...booking }) => ({
-      outcome,
-      available,
-      booking: booking.id === null ? null : (booking as Booking),
-    }));
+    return rows.map(toResult);
+  }
+
+  /**
+   * The hold groups of several shows in one statement, so one commit (hold_groups): shows
+   * in id order, each locked with SKIP LOCKED, so a show another transaction holds answers
+   * `show_busy` for its group instead of stalling the others. Results per group, in order.
+   */
+  async holdGroups(groups: { showId: string; holds: GroupHold[] }[], ttlSeconds: number): Promise<GroupHoldResult[][]> {
+    const sorted = groups.map((group, index) => ({ ...group, index })).sort((a, b) => (a.showId < b.showId ? -1 : 1));
+    let end = 0;
+    const ends = sorted.map((group) => (end += group.holds.length));
+    const { rows } = await this.pool.query<HoldGroupRow>(
+      `SELECT ${holdGroupColumns} FROM hold_groups($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [sorted.map((group) => group.showId), ends, ttlSeconds, ...requestArrays(sorted.flatMap((group) => group.holds))],
+    );
+    const results: GroupHoldResult[][] = groups.map(() => []);
+    let next = 0;
+    for (const group of sorted) {
+      results[group.index] = rows.slice(next, next + group.holds.length).map(toResult);
+      next += group.holds.length;
+    }
+    return results;
   }
 
   /**

@@ -8,6 +8,7 @@ import {
   DB_NOW,
   type BookingRepository,
   type GroupHold,
+  type GroupHoldResult,
   type Move,
 } from '../repositories/booking.repository.js';
 import type { DbInstant, ShowInventory, ShowRepository } from '../repositories/show.repository.js';
@@ -44,6 +45,8 @@ export interface ShowLanesOptions {
   maxWaiting: number;
   /** Longest a request waits for its turn before it is answered 503, holding nothing. */
   maxWaitMs: number;
+  /** Hold statements in flight at once; groups that become ready beyond it share the next one. */
+  maxStatements: number;
   onGroupCommitted: GroupCommitted;
   /** Told the size and duration of every group (metrics). */
   onGroupDecided?: (kind: GroupKind, size: number, seconds: number) => void;
@@ -74,6 +77,13 @@ interface ActionRequest extends Queued<Booking> {
 }
 
 type LaneRequest = HoldRequest | ActionRequest;
+
+interface ReadyGroup {
+  showId: string;
+  holds: GroupHold[];
+  resolve(results: GroupHoldResult[]): void;
+  reject(error: unknown): void;
+}
 
 interface Lane {
   waiting: LaneRequest[];
@@ -112,6 +122,9 @@ const unavailable = () => new AppError('service_unavailable', 'The request could
  */
 export class ShowLanes {
   private readonly lanes = new Map<string, Lane>();
+  /** Hold-only groups of different shows waiting to share the next statement. */
+  private readonly readyGroups: ReadyGroup[] = [];
+  private statementsInFlight = 0;
 
   constructor(private readonly options: ShowLanesOptions) {}
 
@@ -381,7 +394,14 @@ export class ShowLanes {
         },
       };
     });
-    const results = await bookings.holdGroup(db, showId, requests, holdTtlSeconds, now);
+    let results =
+      db === this.options.pool && now === null
+        ? await this.batched(showId, requests)
+        : await bookings.holdGroup(db, showId, requests, holdTtlSeconds, now);
+    // Another transaction held the show when its batch came by: on its own, it waits for the lock.
+    if (results[0]?.outcome === 'show_busy') {
+      results = await bookings.holdGroup(db, showId, requests, holdTtlSeconds, now);
+    }
     const held: Booking[] = [];
     let soldOut: AppError | undefined;
     holds.forEach((request, index) => {
@@ -410,9 +430,45 @@ export class ShowLanes {
         case 'show_not_found':
           request.outcome = { error: new AppError('show_not_found') };
           break;
+        case 'show_busy':
+          throw new Error('hold_group answered show_busy without SKIP LOCKED');
       }
     });
     return held;
+  }
+
+  /**
+   * Group commit across shows. A hold-only group goes to the database at once while fewer
+   * than maxStatements of them are in flight; past that, the groups that become ready wait
+   * for the next statement and share it (hold_groups: one statement, one commit, shows locked
+   * in id order). A hot show is unaffected (its groups are one at a time anyway); many shows
+   * selling at once share commits instead of each paying its own.
+   */
+  private batched(showId: string, holds: GroupHold[]): Promise<GroupHoldResult[]> {
+    return new Promise((resolve, reject) => {
+      this.readyGroups.push({ showId, holds, resolve, reject });
+      if (this.statementsInFlight < this.options.maxStatements) this.sendReadyGroups();
+    });
+  }
+
+  private sendReadyGroups(): void {
+    const batch = this.readyGroups.splice(0);
+    if (batch.length === 0) return;
+    const { bookings, holdTtlSeconds, pool } = this.options;
+    this.statementsInFlight++;
+    const sent =
+      batch.length === 1
+        ? bookings.holdGroup(pool, batch[0]!.showId, batch[0]!.holds, holdTtlSeconds, null).then((results) => [results])
+        : bookings.holdGroups(batch, holdTtlSeconds);
+    sent
+      .then(
+        (results) => batch.forEach((group, index) => group.resolve(results[index]!)),
+        (error: unknown) => batch.forEach((group) => group.reject(error)),
+      )
+      .finally(() => {
+        this.statementsInFlight--;
+        this.sendReadyGroups();
+      });
   }
 
   /** Each keyed request's answer commits with its effect, in one statement (their keys are locked). */

@@ -298,6 +298,34 @@ describe('no wait is unbounded', () => {
   });
 });
 
+describe('hold groups of several shows share one statement', () => {
+  it('a show locked elsewhere does not stall the batch it is in: its group waits alone, the rest are served', async () => {
+    // A pool of 4: at most 2 hold statements in flight; groups ready beyond that share the next one.
+    const narrow = await app({ DB_POOL_SIZE: '4' });
+    const [slow1, slow2, a, b, busy] = await Promise.all(
+      Array.from({ length: 5 }, () => createShow(narrow.app, { total_seats: 5 })),
+    );
+    const locks = [await lockShow(narrow, slow1!.id), await lockShow(narrow, slow2!.id)];
+    const busyLock = await lockShow(narrow, busy!.id);
+    // Both statement slots wait on locked shows…
+    const stuck = [book(slow1!.id, {}, narrow), book(slow2!.id, {}, narrow)];
+    await lockWaiters(narrow.pool, 2);
+    // …so these three groups are ready together and will share the next statement.
+    const batch = [book(a!.id, {}, narrow), book(b!.id, {}, narrow), book(busy!.id, {}, narrow)];
+    await sleep(50);
+    await locks[0]!.release();
+    const [first, second] = await Promise.all(batch.slice(0, 2));
+    // Answered while `busy` is still locked: SKIP LOCKED left it out of the batch.
+    expect([first!.statusCode, second!.statusCode]).toEqual([201, 201]);
+    await locks[1]!.release();
+    await busyLock.release();
+    expect((await Promise.all([...stuck, batch[2]!])).map((answer) => answer.statusCode)).toEqual([201, 201, 201]);
+    for (const show of [slow1, slow2, a, b, busy]) {
+      expect(await inventory(narrow.pool, show!.id)).toMatchObject({ held: 1, pending_rows: 1 });
+    }
+  });
+});
+
 describe("one show's on-sale does not starve another", () => {
   it('confirms piling up on a locked show leave connections for reads and holds on other shows', async () => {
     const narrow = await app({ DB_POOL_SIZE: '3', HOLD_TTL_SECONDS: '60' });
