@@ -2,43 +2,70 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { configDefaults, loadConfig } from '../../src/config.js';
+import { NGINX_CONF, upstreamServers } from '../support/nginx.js';
 
 // No Docker engine runs where these tests run: the compose file and .env.example are kept
-// right by checking them against the one config schema.
+// right by checking them against the one config schema, and the compose file and
+// deploy/nginx.conf against each other (test/concurrency/affinity.test.ts runs nginx.conf).
 const keys = Object.keys(configDefaults());
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'));
+/** The API services: those that run the server. */
+const apiServices = Object.keys(compose.services)
+  .filter((name) => JSON.stringify(compose.services[name].command) === JSON.stringify(['node', 'dist/server.js']))
+  .sort();
+const api = apiServices[0]!;
 
 function envOf(service: string): Record<string, string> {
   return compose.services[service].environment as Record<string, string>;
 }
 
 describe('docker-compose.yml', () => {
-  it('has postgres, redis, api and worker, each with what it needs', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['api', 'postgres', 'redis', 'worker']);
-    for (const service of ['postgres', 'redis', 'api']) expect(compose.services[service].healthcheck).toBeDefined();
-    expect(compose.services.api.ports).toContain('3000:3000');
-    expect(compose.services.api.command).toEqual(['node', 'dist/server.js']);
+  it('has postgres, redis, two APIs behind nginx, and the worker, each with what it needs', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['api-1', 'api-2', 'nginx', 'postgres', 'redis', 'worker']);
+    expect(apiServices).toEqual(['api-1', 'api-2']);
+    for (const service of ['postgres', 'redis', 'nginx', ...apiServices]) {
+      expect(compose.services[service].healthcheck, service).toBeDefined();
+    }
+    // Only nginx is reachable from outside: the APIs believe its X-Forwarded-For.
+    for (const service of apiServices) expect(compose.services[service].ports, service).toBeUndefined();
     expect(compose.services.worker.command).toEqual(['node', 'dist/worker.js']);
-    for (const service of ['api', 'worker']) {
+    for (const service of [...apiServices, 'worker']) {
       expect(compose.services[service].depends_on.postgres.condition).toBe('service_healthy');
       expect(compose.services[service].depends_on.redis.condition).toBe('service_healthy');
     }
   });
 
   it('passes only configuration keys the service knows, and the ones production needs', () => {
-    for (const service of ['api', 'worker']) {
+    for (const service of [...apiServices, 'worker']) {
       const env = envOf(service);
       for (const key of Object.keys(env)) expect(keys, `${service}: ${key}`).toContain(key);
       for (const key of ['DATABASE_URL', 'REDIS_URL', 'ADMIN_API_KEY', 'NODE_ENV']) {
         expect(env, `${service}: ${key}`).toHaveProperty(key);
       }
     }
-    expect(envOf('api').HOST).toBe('0.0.0.0');
+    expect(envOf(api).HOST).toBe('0.0.0.0');
+    // Behind nginx: one hop to trust by default.
+    expect(envOf(api).TRUST_PROXY).toBe('${TRUST_PROXY:-1}');
+  });
+
+  it('runs every API process alike: the same image, command and environment', () => {
+    for (const service of apiServices) {
+      const { build, image, command, environment, depends_on, healthcheck } = compose.services[service];
+      const first = compose.services[api];
+      expect({ build, image, command, environment, depends_on, healthcheck }, service).toEqual({
+        build: first.build,
+        image: first.image,
+        command: first.command,
+        environment: first.environment,
+        depends_on: first.depends_on,
+        healthcheck: first.healthcheck,
+      });
+    }
   });
 
   it('points the services at the compose database and Redis', () => {
     const db = compose.services.postgres.environment;
-    const url = new URL(envOf('api').DATABASE_URL!);
+    const url = new URL(envOf(api).DATABASE_URL!);
     expect([url.hostname, url.port, url.username, url.password, url.pathname]).toEqual([
       'postgres',
       '5432',
@@ -46,12 +73,12 @@ describe('docker-compose.yml', () => {
       db.POSTGRES_PASSWORD,
       `/${db.POSTGRES_DB}`,
     ]);
-    expect(envOf('worker').DATABASE_URL).toBe(envOf('api').DATABASE_URL);
-    expect(new URL(envOf('api').REDIS_URL!).hostname).toBe('redis');
+    expect(envOf('worker').DATABASE_URL).toBe(envOf(api).DATABASE_URL);
+    expect(new URL(envOf(api).REDIS_URL!).hostname).toBe('redis');
   });
 
   it('gives a configuration the schema accepts (with an admin key filled in)', () => {
-    for (const service of ['api', 'worker']) {
+    for (const service of [...apiServices, 'worker']) {
       const env = Object.fromEntries(
         Object.entries(envOf(service)).map(([key, value]) => [
           key,
@@ -62,6 +89,36 @@ describe('docker-compose.yml', () => {
       );
       expect(() => loadConfig(env, '/nonexistent/.env')).not.toThrow();
     }
+  });
+});
+
+describe('nginx in docker-compose.yml', () => {
+  const nginx = compose.services.nginx;
+  const conf = readFileSync(NGINX_CONF, 'utf8');
+
+  it('runs the official image with deploy/nginx.conf, published on port 3000, once the APIs are healthy', () => {
+    expect(nginx.image).toBe('nginx:1.27-alpine');
+    expect(nginx.volumes).toContain(`./${NGINX_CONF}:/etc/nginx/nginx.conf:ro`);
+    const listen = [...conf.matchAll(/^\s*listen\s+(\d+);$/gm)].map((match) => match[1]);
+    expect(listen).toEqual(['8080']);
+    expect(nginx.ports).toEqual(['3000:8080']);
+    expect(Object.keys(nginx.depends_on).sort()).toEqual(apiServices);
+    for (const service of apiServices) expect(nginx.depends_on[service].condition).toBe('service_healthy');
+  });
+
+  it('names exactly the API services, on their port, in both upstreams', () => {
+    const upstreams = upstreamServers(conf);
+    expect([...upstreams.keys()].sort()).toEqual(['api_any', 'api_by_show']);
+    const port = envOf(api).PORT;
+    for (const [name, servers] of upstreams) {
+      expect(servers, name).toEqual(apiServices.map((service) => `${service}:${port}`));
+    }
+  });
+
+  it('routes by show with a consistent hash on the show key, the rest round-robin', () => {
+    const block = (name: string) => conf.match(new RegExp(`upstream ${name} \\{([^}]*)\\}`))![1]!;
+    expect(block('api_by_show')).toMatch(/^\s*hash \$show_key consistent;$/m);
+    expect(block('api_any')).not.toMatch(/\bhash\b/);
   });
 });
 
