@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers.js';
-import { Nginx, type AccessLogEntry } from '../support/nginx.js';
+import { Nginx, nginxBinary, type AccessLogEntry } from '../support/nginx.js';
 import { createShows, deleteQueueKeys, serviceEnv, startApi, type ServiceProcess } from '../support/processes.js';
 
 // The shipped load balancer, deploy/nginx.conf, run for real with Debian's nginx in front of
@@ -19,6 +19,7 @@ const queuePrefix = `affinity-${randomBytes(4).toString('hex')}`;
 const names = new Map<string, string>();
 
 beforeAll(async () => {
+  nginxBinary(); // throws, before anything starts, when nginx is not installed
   database = await createTestDatabase();
   // Holds last long enough to be confirmed whatever the machine's pace.
   const env = { ...serviceEnv(database.url, inject('redisUrl'), queuePrefix), HOLD_TTL_SECONDS: '120' };
