@@ -109,6 +109,7 @@ export class Nginx {
   static async start(servers: Record<string, string>): Promise<Nginx> {
     const binary = nginxBinary();
     const dir = mkdtempSync(path.join(tmpdir(), 'seat-hold-nginx-'));
+    let nginx: Nginx | undefined;
     try {
       const port = await freePort();
       const confPath = path.join(dir, 'nginx.conf');
@@ -116,10 +117,11 @@ export class Nginx {
       const child = spawn(binary, ['-p', dir, '-c', confPath, '-e', path.join(dir, 'error.log'), '-g', 'daemon off;'], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      const nginx = new Nginx(new ServiceProcess('nginx', child), dir, `http://127.0.0.1:${port}`);
+      nginx = new Nginx(new ServiceProcess('nginx', child), dir, `http://127.0.0.1:${port}`);
       await nginx.waitUntilServing();
       return nginx;
     } catch (error) {
+      await nginx?.process.stop(); // SIGTERM: the master takes its workers down with it
       rmSync(dir, { recursive: true, force: true });
       throw error;
     }
