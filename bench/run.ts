@@ -15,6 +15,7 @@
  *   sellout  5,000 seats, 256 connections, exactly 15,000 requests: exactly 5,000 holds, "sold out in X ms" (goal < 500 ms)
  *   many     100 shows, 64 connections, each hold on a random one, --duration: holds/s, API CPU µs per hold
  *   read     GET /api/shows/:id, 64 connections, --duration: req/s, API CPU µs/request
+ *   mix      on-sale mix, 64 connections, --duration: each hold confirmed (60%), cancelled (10%) or abandoned
  * Each scenario is a file in bench/scenarios/ (the Scenario interface of bench/lib/scenario.ts);
  * its wrk scripts are in bench/lua/, the shared helpers in bench/lib/.
  *
