@@ -16,6 +16,9 @@
  *   many     100 shows, 64 connections, each hold on a random one, --duration: holds/s, API CPU µs per hold
  *   read     GET /api/shows/:id, 64 connections, --duration: req/s, API CPU µs/request
  *   mix      on-sale mix, 64 connections, --duration: each hold confirmed (60%), cancelled (10%) or abandoned
+ *   wave     expiry wave: 10,000 holds falling due within 1–2 s under a hold load, with its own API
+ *            (HOLD_TTL_SECONDS=5) and worker: expiry lateness p99 (goal ≤ 1 s), holds p99 (goal ≤ 50 ms),
+ *            expiry jobs added. Takes about 20 s whatever --duration says.
  * Each scenario is a file in bench/scenarios/ (the Scenario interface of bench/lib/scenario.ts);
  * its wrk scripts are in bench/lua/, the shared helpers in bench/lib/.
  *

@@ -4,6 +4,7 @@ import { many } from './many.js';
 import { mix } from './mix.js';
 import { read } from './read.js';
 import { sellout } from './sellout.js';
+import { wave } from './wave.js';
 
 /** Every scenario, in the order they run. */
-export const scenarios: Scenario[] = [hot, sellout, many, read, mix];
+export const scenarios: Scenario[] = [hot, sellout, many, read, mix, wave];
