@@ -98,7 +98,7 @@ let baselines: Baselines | undefined;
 try {
   for (const scenario of scenarios) {
     log(`\n== ${scenario.name}: ${scenario.setsUp}`);
-    outcomes.push(await scenario.run({ seconds, service, env, external: !!args.url, db, rss }));
+    outcomes.push(await scenario.run({ seconds, service, env, db, rss }));
   }
   integrity = await checkIntegrity(db, args.url ? undefined : { redisUrl: env.redisUrl, prefix: env.queuePrefix });
   if (args.baseline) baselines = await runBaselines(db, env.databaseUrl, seconds);

@@ -55,8 +55,6 @@ export interface BenchContext {
   service: Service;
   /** How that service was started: a scenario that starts its own processes starts them alike. */
   env: ServiceEnv;
-  /** True with --url: the service is not the bench's own (no CPU, RSS or queue of it). */
-  external: boolean;
   db: pg.Pool;
   rss: RssSampler;
 }
