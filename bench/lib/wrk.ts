@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,7 +81,9 @@ export function requireWrk(): void {
   checked = true;
 }
 
+/** The show lists handed to the Lua scripts, removed when the bench exits. */
 const tmp = mkdtempSync(path.join(tmpdir(), 'seat-hold-bench-'));
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 let files = 0;
 
 /** Runs wrk with one of bench/lua's scripts and answers what its done() printed. */
