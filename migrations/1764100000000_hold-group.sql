@@ -38,6 +38,7 @@ CREATE FUNCTION hold_group(
   request integer,
   outcome text,
   available integer,
+  reclaimed integer,
   id uuid,
   show_id uuid,
   seats integer,
@@ -57,10 +58,11 @@ DECLARE
   v_expires timestamptz;
   v_free integer;
   v_wanted integer := 0;
-  v_freed integer;
+  v_freed integer := 0;
   v_owned uuid[] := '{}';
   v_outcomes text[] := array_fill(NULL::text, ARRAY[n]);
   v_keyed_winners integer := 0;
+  v_freed_holds integer := 0;
   v_recorded integer;
 BEGIN
   IF p_skip_locked THEN
@@ -74,7 +76,7 @@ BEGIN
     RETURN QUERY SELECT o.i::integer,
                         CASE WHEN EXISTS (SELECT 1 FROM shows WHERE shows.id = p_show)
                              THEN 'show_busy' ELSE 'show_not_found' END,
-                        NULL::integer, NULL::uuid, NULL::uuid, NULL::integer,
+                        NULL::integer, 0, NULL::uuid, NULL::uuid, NULL::integer,
                         NULL::booking_status, NULL::timestamptz, NULL::timestamptz, NULL::timestamptz
                  FROM generate_series(1, n) AS o(i);
     RETURN;
@@ -108,7 +110,7 @@ BEGIN
       UPDATE bookings b SET status = 'EXPIRED', updated_at = v_now
       WHERE b.show_id = p_show AND b.status = 'PENDING' AND b.expires_at <= v_now
       RETURNING b.seats)
-    SELECT coalesce(sum(e.seats), 0)::integer INTO v_freed FROM expired e;
+    SELECT coalesce(sum(e.seats), 0)::integer, count(*)::integer INTO v_freed, v_freed_holds FROM expired e;
     IF v_freed > 0 THEN
       UPDATE shows SET held_seats = held_seats - v_freed WHERE shows.id = p_show;
       v_free := v_free + v_freed;
@@ -137,7 +139,7 @@ BEGIN
   counted AS (
     UPDATE shows SET held_seats = held_seats + (SELECT sum(i.seats) FROM inserted i)
     WHERE shows.id = p_show AND EXISTS (SELECT 1 FROM inserted))
-  SELECT o.i::integer, o.outcome, v_free, ins.id, ins.show_id, ins.seats, ins.status,
+  SELECT o.i::integer, o.outcome, v_free, v_freed_holds, ins.id, ins.show_id, ins.seats, ins.status,
          ins.created_at, ins.expires_at, ins.updated_at
   FROM unnest(p_ids, v_outcomes) WITH ORDINALITY AS o(booking_id, outcome, i)
   LEFT JOIN inserted ins ON ins.id = o.booking_id
@@ -184,6 +186,7 @@ CREATE FUNCTION hold_groups(
   request integer,
   outcome text,
   available integer,
+  reclaimed integer,
   id uuid,
   show_id uuid,
   seats integer,
@@ -199,7 +202,7 @@ DECLARE
 BEGIN
   FOR g IN 1..coalesce(array_length(p_shows, 1), 0) LOOP
     RETURN QUERY
-      SELECT r.request + v_first - 1, r.outcome, r.available, r.id, r.show_id, r.seats, r.status,
+      SELECT r.request + v_first - 1, r.outcome, r.available, r.reclaimed, r.id, r.show_id, r.seats, r.status,
              r.created_at, r.expires_at, r.updated_at
       FROM hold_group(p_shows[g], p_ttl_seconds, NULL,
                       p_ids[v_first:p_group_ends[g]], p_seats[v_first:p_group_ends[g]],

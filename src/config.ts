@@ -28,6 +28,8 @@ const ConfigSchema = Type.Object({
   ADMIN_API_KEY: Type.Optional(Type.String({ minLength: 16 })),
   // A Bearer token that may read GET /metrics (and nothing else), for Prometheus; unset: the admin key only.
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
+  // The worker's GET /metrics listener (on HOST); 0: none.
+  WORKER_METRICS_PORT: Type.Integer({ default: 0, minimum: 0, maximum: 65535 }),
   HOLD_TTL_SECONDS: Type.Integer({ default: 120, minimum: 1, maximum: 86400 }),
   MAX_SEATS_PER_BOOKING: Type.Integer({ default: 10, minimum: 1, maximum: 1000 }),
   SWEEP_INTERVAL_SECONDS: Type.Integer({ default: 5, minimum: 1, maximum: 3600 }),

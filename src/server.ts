@@ -22,6 +22,7 @@ async function main(config: Config): Promise<void> {
   const queue = redis ? createExpiryQueue(redis, config.QUEUE_PREFIX) : undefined;
   const scheduler = queue ? new ExpiryScheduler(queue, logger) : undefined;
   const metrics = createMetrics('api');
+  if (queue) metrics.watchQueue(() => queue.getJobCounts('waiting', 'delayed', 'active', 'failed'));
   const services = createServices({
     config,
     pool,

@@ -32,6 +32,7 @@ export interface Services {
 
 /** The one place services are wired: the API, the worker, the tests and the CLIs all start here. */
 export function createServices({ config, pool, logger, onHoldGroupCommitted, metrics }: ServiceDependencies): Services {
+  metrics?.watchPool(pool);
   const showRepository = new ShowRepository(pool);
   const bookingRepository = new BookingRepository(pool);
   const idempotency = new IdempotencyService(new IdempotencyRepository(pool));
@@ -47,10 +48,10 @@ export function createServices({ config, pool, logger, onHoldGroupCommitted, met
     // Half the pool: the rest stays free for reads, confirms and the sweep.
     maxStatements: Math.max(1, Math.floor(config.DB_POOL_SIZE / 2)),
     onGroupCommitted: onHoldGroupCommitted ?? (() => {}),
-    ...(metrics ? { onGroupDecided: metrics.groupDecided } : {}),
+    metrics,
     logger,
   });
-  const expiry = new ExpiryService(pool, showRepository, bookingRepository, logger);
+  const expiry = new ExpiryService(pool, showRepository, bookingRepository, logger, metrics);
   return {
     shows: new ShowService(pool, showRepository, idempotency),
     bookings: new BookingService(bookingRepository, lanes),

@@ -3,7 +3,9 @@ import { ConfigError, type Config } from './config.js';
 import { createPool, poolLimits } from './db/pool.js';
 import { migrate } from './db/migrate.js';
 import { createLogger } from './logger.js';
+import { createMetrics } from './metrics.js';
 import { startExpiryWorker } from './queue/expiry-worker.js';
+import { serveWorkerMetrics } from './queue/worker-metrics.js';
 import { runEntryPoint } from './runtime.js';
 import { createServices } from './services.js';
 
@@ -13,10 +15,15 @@ async function main(config: Config): Promise<void> {
       'The worker needs DATABASE_URL and REDIS_URL. Without Redis, `npm start` expires holds in-process and no worker is needed.',
     );
   }
+  const metricsTokens = [config.ADMIN_API_KEY, config.METRICS_TOKEN].filter((token) => token !== undefined);
+  if (config.WORKER_METRICS_PORT > 0 && metricsTokens.length === 0) {
+    throw new ConfigError('WORKER_METRICS_PORT needs ADMIN_API_KEY or METRICS_TOKEN: metrics are never public.');
+  }
   const logger = createLogger(config, 'worker');
   await migrate(config.DATABASE_URL, (message) => logger.debug(message));
   const pool = createPool(config.DATABASE_URL, poolLimits(config, Math.min(config.DB_POOL_SIZE, 10)), logger);
-  const { expiry, housekeeping } = createServices({ config, pool, logger });
+  const metrics = createMetrics('worker');
+  const { expiry, housekeeping } = createServices({ config, pool, logger, metrics });
   const worker = await startExpiryWorker({
     redisUrl: config.REDIS_URL,
     prefix: config.QUEUE_PREFIX,
@@ -25,9 +32,19 @@ async function main(config: Config): Promise<void> {
     sweepIntervalMs: config.SWEEP_INTERVAL_SECONDS * 1000,
     logger,
   });
+  metrics.watchQueue(worker.jobCounts);
+  const metricsServer =
+    config.WORKER_METRICS_PORT > 0
+      ? await serveWorkerMetrics(metrics, {
+          host: config.HOST,
+          port: config.WORKER_METRICS_PORT,
+          tokens: metricsTokens,
+        })
+      : undefined;
   closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_SECONDS * 1000 }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an uncaught error');
     else logger.info({ signal }, 'shutting down');
+    metricsServer?.close();
     await worker.close(); // lets running jobs finish
     await pool.end();
   });

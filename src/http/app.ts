@@ -101,6 +101,17 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     done();
   });
 
+  // One observation per request: its route pattern (bounded), method, status and duration.
+  app.addHook('onResponse', (request, reply, done) => {
+    deps.metrics.requestAnswered(
+      request.routeOptions.url ?? 'unmatched',
+      request.method,
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
+
   app.setErrorHandler((error, request, reply) => {
     const problem = toProblem(error as Error, request);
     // AppErrors are answers the code chose (and logged where they arose); anything else is a fault.

@@ -17,6 +17,8 @@ export interface ExpiryWorkerOptions {
 
 export interface RunningExpiryWorker {
   worker: Worker;
+  /** The queue's jobs by state, for the metrics. */
+  jobCounts(this: void): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -70,6 +72,7 @@ export async function startExpiryWorker(options: ExpiryWorkerOptions): Promise<R
 
   return {
     worker,
+    jobCounts: () => schedulerQueue.getJobCounts('waiting', 'delayed', 'active', 'failed'),
     async close() {
       clearInterval(keepScheduled);
       await worker.close();

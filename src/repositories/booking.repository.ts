@@ -16,6 +16,8 @@ export type HoldOutcome = 'held' | 'sold_out' | 'show_started' | 'taken_over' | 
 
 export interface GroupHoldResult {
   outcome: HoldOutcome;
+  /** Overdue holds of the show this group's statement turned EXPIRED (the same on every result of a group). */
+  reclaimed: number;
   /** The booking written, when held. */
   booking: Booking | null;
   /** Seats left free after the group. */
@@ -43,8 +45,13 @@ export interface Move {
 
 const bookingColumns = 'id, show_id, seats, status, created_at, expires_at, updated_at';
 
-type HoldGroupRow = Omit<Booking, 'id'> & { outcome: HoldOutcome; available: number | null; id: string | null };
-const holdGroupColumns = `outcome, available, ${bookingColumns}`;
+type HoldGroupRow = Omit<Booking, 'id'> & {
+  outcome: HoldOutcome;
+  available: number | null;
+  reclaimed: number;
+  id: string | null;
+};
+const holdGroupColumns = `outcome, available, reclaimed, ${bookingColumns}`;
 
 /** The per-request arrays of hold_group and hold_groups, in their parameter order. */
 function requestArrays(holds: GroupHold[]): unknown[] {
@@ -63,8 +70,8 @@ function requestArrays(holds: GroupHold[]): unknown[] {
   ];
 }
 
-function toResult({ outcome, available, ...booking }: HoldGroupRow): GroupHoldResult {
-  return { outcome, available, booking: booking.id === null ? null : (booking as Booking) };
+function toResult({ outcome, available, reclaimed, ...booking }: HoldGroupRow): GroupHoldResult {
+  return { outcome, available, reclaimed, booking: booking.id === null ? null : (booking as Booking) };
 }
 
 export class BookingRepository {
@@ -116,29 +123,33 @@ export class BookingRepository {
   /**
    * Moves the PENDING holds of the show overdue at `now` (at most `limit` of them, or all)
    * to EXPIRED and returns their seats to sale, in one statement. Caller holds the show's
-   * lock. Returns how many bookings expired and the seats freed.
+   * lock. Returns how many bookings expired, the seats freed, and how late each one was
+   * (seconds past its expires_at).
    */
   async expireOverdue(
     client: PoolClient,
     showId: string,
     now: DbInstant,
     limit: number | null = null,
-  ): Promise<{ bookings: number; seats: number }> {
-    const { rows } = await client.query<{ bookings: number; seats: number }>(
+  ): Promise<{ bookings: number; seats: number; lateSeconds: number[] }> {
+    const { rows } = await client.query<{ bookings: number; seats: number; lateSeconds: number[] }>(
       `WITH expired AS (
          UPDATE bookings SET status = 'EXPIRED', updated_at = $2::timestamptz
          WHERE id IN (
            SELECT id FROM bookings
            WHERE show_id = $1 AND status = 'PENDING' AND expires_at <= $2::timestamptz
            LIMIT $3)
-         RETURNING seats),
-       freed AS (SELECT count(*)::int AS bookings, COALESCE(sum(seats), 0)::int AS seats FROM expired),
+         RETURNING seats, extract(epoch FROM $2::timestamptz - expires_at)::float8 AS late),
+       freed AS (
+         SELECT count(*)::int AS bookings, COALESCE(sum(seats), 0)::int AS seats,
+                COALESCE(array_agg(late), '{}') AS late
+         FROM expired),
        counted AS (
          UPDATE shows SET held_seats = held_seats - freed.seats FROM freed WHERE id = $1 AND freed.seats > 0)
-       SELECT bookings, seats FROM freed`,
+       SELECT bookings, seats, late AS "lateSeconds" FROM freed`,
       [showId, now, limit],
     );
-    return rows[0] ?? { bookings: 0, seats: 0 };
+    return rows[0] ?? { bookings: 0, seats: 0, lateSeconds: [] };
   }
 
   /**

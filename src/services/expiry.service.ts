@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
 import { withTransaction, type Pool } from '../db/pool.js';
+import type { ExpiryPath, Metrics } from '../metrics.js';
 import type { BookingRepository } from '../repositories/booking.repository.js';
 import type { ShowRepository } from '../repositories/show.repository.js';
 
@@ -18,6 +19,7 @@ export class ExpiryService {
     private readonly shows: ShowRepository,
     private readonly bookings: BookingRepository,
     private readonly logger: Logger,
+    private readonly metrics?: Metrics,
   ) {}
 
   /**
@@ -25,13 +27,16 @@ export class ExpiryService {
    * EXPIRY_BATCH, each its own transaction: a wave of thousands of holds falling due together
    * never holds a selling show's lock for long.
    */
-  async expireShow(showId: string): Promise<number> {
+  async expireShow(showId: string, path: ExpiryPath = 'job'): Promise<number> {
     let freed = 0;
     for (;;) {
       const batch = await withTransaction(this.pool, async (client) => {
         const show = await this.shows.lockInventory(client, showId);
-        return show ? this.bookings.expireOverdue(client, showId, show.now, EXPIRY_BATCH) : { bookings: 0, seats: 0 };
+        return show
+          ? this.bookings.expireOverdue(client, showId, show.now, EXPIRY_BATCH)
+          : { bookings: 0, seats: 0, lateSeconds: [] };
       });
+      this.metrics?.expired(path, batch.bookings, batch.lateSeconds);
       freed += batch.seats;
       if (batch.bookings < EXPIRY_BATCH) return freed;
     }
@@ -53,7 +58,7 @@ export class ExpiryService {
     let freed = 0;
     for (;;) {
       const showIds = await this.shows.idsWithOverdueHolds(SWEEP_BATCH);
-      for (const showId of showIds) freed += await this.expireShow(showId);
+      for (const showId of showIds) freed += await this.expireShow(showId, 'sweep');
       if (showIds.length < SWEEP_BATCH) break;
     }
     if (freed > 0) this.logger.info({ freed }, 'sweep expired overdue holds');

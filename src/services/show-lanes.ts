@@ -2,7 +2,7 @@ import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import { bookingAsSeen, newBookingId, type Booking, type BookingStatus } from '../domain/booking.js';
 import { AppError, isDatabaseDataError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { GroupKind } from '../metrics.js';
+import type { GroupKind, Metrics } from '../metrics.js';
 import {
   DB_EXPIRES,
   DB_NOW,
@@ -48,8 +48,7 @@ export interface ShowLanesOptions {
   /** Hold statements in flight at once; groups that become ready beyond it share the next one. */
   maxStatements: number;
   onGroupCommitted: GroupCommitted;
-  /** Told the size and duration of every group (metrics). */
-  onGroupDecided?: (kind: GroupKind, size: number, seconds: number) => void;
+  metrics?: Metrics | undefined;
   logger: Logger;
 }
 
@@ -77,6 +76,12 @@ interface ActionRequest extends Queued<Booking> {
 }
 
 type LaneRequest = HoldRequest | ActionRequest;
+
+/** Overdue holds a group turned EXPIRED, by path (reported once the group committed). */
+interface ExpiredTally {
+  reclaim: number;
+  late_action: number;
+}
 
 interface ReadyGroup {
   showId: string;
@@ -184,7 +189,12 @@ export class ShowLanes {
   /** The next group: the oldest waiting requests whose clients still wait for an answer. */
   private takeGroup(lane: Lane): LaneRequest[] {
     const now = Date.now();
-    return lane.waiting.splice(0, this.options.maxGroupSize).filter((request) => this.stillWaiting(request, now));
+    const group = lane.waiting
+      .splice(0, this.options.maxGroupSize)
+      .filter((request) => this.stillWaiting(request, now));
+    const { metrics, maxWaitMs } = this.options;
+    if (metrics) for (const request of group) metrics.queueWaited((now - request.deadline + maxWaitMs) / 1000);
+    return group;
   }
 
   private stillWaiting(request: LaneRequest, now: number): boolean {
@@ -222,12 +232,13 @@ export class ShowLanes {
     let held: Booking[];
     const kind: GroupKind = group.every((request) => request.kind === 'hold') ? 'holds' : 'mixed';
     const started = performance.now();
+    const expired: ExpiredTally = { reclaim: 0, late_action: 0 };
     try {
       held =
         kind === 'holds'
           ? // Holds alone: one statement on its own, so the show's lock is held for one round trip.
-            await this.grantHolds(this.options.pool, showId, group as HoldRequest[], null)
-          : await withTransaction(this.options.pool, (client) => this.decideMixedGroup(client, showId, group));
+            await this.grantHolds(this.options.pool, showId, group as HoldRequest[], null, expired)
+          : await withTransaction(this.options.pool, (client) => this.decideMixedGroup(client, showId, group, expired));
     } catch (error) {
       // A database failure fails this group only; the next group gets a fresh connection.
       const answer = isDatabaseDataError(error)
@@ -237,12 +248,13 @@ export class ShowLanes {
       for (const request of group) request.reject(answer);
       return;
     } finally {
-      this.options.onGroupDecided?.(kind, group.length, (performance.now() - started) / 1000);
+      this.options.metrics?.groupDecided(kind, group.length, (performance.now() - started) / 1000);
     }
     for (const request of group) {
       if (request.kind === 'hold') deliver(request);
       else deliver(request);
     }
+    this.report(group, expired);
     const first = held[0];
     if (first) this.options.onGroupCommitted(showId, first.created_at, first.expires_at);
   }
@@ -251,7 +263,12 @@ export class ShowLanes {
    * A group that confirms or cancels: one transaction under the show's lock, every deadline
    * judged at the instant the lock was granted. Returns the holds written.
    */
-  private async decideMixedGroup(client: PoolClient, showId: string, group: LaneRequest[]): Promise<Booking[]> {
+  private async decideMixedGroup(
+    client: PoolClient,
+    showId: string,
+    group: LaneRequest[],
+    expired: ExpiredTally,
+  ): Promise<Booking[]> {
     const show = await this.options.shows.lockInventory(client, showId);
     if (!show) {
       const missing = new AppError('show_not_found');
@@ -262,12 +279,13 @@ export class ShowLanes {
       client,
       group.filter((request): request is ActionRequest => request.kind !== 'hold'),
     );
-    await this.applyActions(client, showId, show, actions);
+    expired.late_action = await this.applyActions(client, showId, show, actions);
     const held = await this.grantHolds(
       client,
       showId,
       group.filter((request): request is HoldRequest => request.kind === 'hold'),
       show.now,
+      expired,
     );
     await this.recordAnswers(client, actions);
     return held;
@@ -294,14 +312,15 @@ export class ShowLanes {
   /**
    * Confirms and cancels, in arrival order, against the bookings as they stand at the lock.
    * Seats they put back on sale are in the show's counters when the group's holds are decided.
+   * Returns how many overdue holds a late action turned EXPIRED.
    */
   private async applyActions(
     client: PoolClient,
     showId: string,
     show: ShowInventory,
     actions: ActionRequest[],
-  ): Promise<void> {
-    if (actions.length === 0) return;
+  ): Promise<number> {
+    if (actions.length === 0) return 0;
     const { bookings } = this.options;
     const ids = [...new Set(actions.map((request) => request.bookingId))];
     const rows = await bookings.findManyLocked(client, showId, ids, show.now);
@@ -339,7 +358,7 @@ export class ShowLanes {
       }
     }
 
-    if (expireOverdue) await bookings.expireOverdue(client, showId, show.now);
+    const expired = expireOverdue ? (await bookings.expireOverdue(client, showId, show.now)).bookings : 0;
     const moves: Move[] = [];
     for (const [id, booking] of tracked) {
       if (booking.movedFrom !== undefined) moves.push({ id, from: booking.movedFrom, to: booking.status });
@@ -350,6 +369,7 @@ export class ShowLanes {
         throw new Error(`moved ${moved.length} of ${moves.length} bookings under lock`);
       }
     }
+    return expired;
   }
 
   /**
@@ -363,6 +383,7 @@ export class ShowLanes {
     showId: string,
     holds: HoldRequest[],
     now: DbInstant | null,
+    expired: ExpiredTally,
   ): Promise<Booking[]> {
     if (holds.length === 0) return [];
     const { bookings, idempotency, holdTtlSeconds } = this.options;
@@ -402,6 +423,7 @@ export class ShowLanes {
     if (results[0]?.outcome === 'show_busy') {
       results = await bookings.holdGroup(db, showId, requests, holdTtlSeconds, now);
     }
+    expired.reclaim += results[0]?.reclaimed ?? 0;
     const held: Booking[] = [];
     let soldOut: AppError | undefined;
     holds.forEach((request, index) => {
@@ -469,6 +491,27 @@ export class ShowLanes {
         this.statementsInFlight--;
         this.sendReadyGroups();
       });
+  }
+
+  /** After commit: what the group decided, for the metrics. */
+  private report(group: LaneRequest[], expired: ExpiredTally): void {
+    const { metrics } = this.options;
+    if (!metrics) return;
+    const holds = new Map<string, number>();
+    for (const request of group) {
+      const { outcome } = request;
+      if (!outcome) continue;
+      if (request.kind === 'hold') {
+        const key = outcome.error ? outcome.error.code : 'held';
+        holds.set(key, (holds.get(key) ?? 0) + 1);
+      } else {
+        const result = request.outcome?.value ? request.outcome.value.status.toLowerCase() : outcome.error!.code;
+        metrics.actionAnswered(request.kind, result);
+      }
+    }
+    for (const [outcome, count] of holds) metrics.holdsAnswered(outcome, count);
+    metrics.expired('reclaim', expired.reclaim);
+    metrics.expired('late_action', expired.late_action);
   }
 
   /** Each keyed request's answer commits with its effect, in one statement (their keys are locked). */
