@@ -84,9 +84,9 @@ describe('what the metrics count', () => {
     expectProblem(refused, 409, 'sold_out');
     const act = (id: string, action: string, token: string) =>
       ctx.app.inject({ method: 'POST', url: `/api/bookings/${id}/${action}`, headers: { 'x-hold-token': token } });
-    expect((await act(first!.id, 'confirm', first!.hold_token)).statusCode).toBe(200);
-    expect((await act(second!.id, 'cancel', second!.hold_token)).statusCode).toBe(200);
-    expectProblem(await act(second!.id, 'confirm', second!.hold_token), 409, 'booking_cancelled');
+    expect((await act(first.id, 'confirm', first.hold_token)).statusCode).toBe(200);
+    expect((await act(second.id, 'cancel', second.hold_token)).statusCode).toBe(200);
+    expectProblem(await act(second.id, 'confirm', second.hold_token), 409, 'booking_cancelled');
     const after = (await scrape(admin)).body;
 
     expect(delta(before, after, 'seat_hold_holds_total', 'outcome="held"')).toBe(2);
