@@ -12,6 +12,8 @@ const ConfigSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  // auto: pretty-printed in development on a terminal, JSON lines otherwise.
+  LOG_FORMAT: Type.Enum(['auto', 'json', 'pretty'], { default: 'auto' }),
   // Unset: an embedded PostgreSQL is started with its data under DATA_DIR.
   DATABASE_URL: Type.Optional(Type.String({ minLength: 1 })),
   DB_POOL_SIZE: Type.Integer({ default: 10, minimum: 2, maximum: 200 }),

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
+import type { DestinationStream } from 'pino';
 import pg from 'pg';
 import { expect, inject } from 'vitest';
 import { loadConfig, type Config } from '../src/config.js';
@@ -67,6 +68,8 @@ export interface TestAppOptions {
   /** Readiness also probes Redis. */
   pingRedis?: () => Promise<unknown>;
   rateLimitRedis?: Redis;
+  /** Where the app's log goes (LOG_LEVEL decides what); nowhere by default. */
+  logDestination?: DestinationStream;
 }
 
 /** The real app on a fresh database, wired as the server wires it; no Redis unless the test brings it. */
@@ -98,7 +101,7 @@ export async function buildTestApp(
   pool: Pool,
   options: TestAppOptions = {},
 ): Promise<{ app: FastifyInstance; services: Services; metrics: Metrics }> {
-  const logger = createLogger(config, 'api');
+  const logger = createLogger(config, 'api', options.logDestination);
   const metrics = createMetrics('api');
   const services = createServices({
     config,
