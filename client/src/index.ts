@@ -1,0 +1,170 @@
+import createClient, { type Client, type MethodResponse, type Middleware } from 'openapi-fetch';
+import type { ProblemCode } from './problem-codes.js';
+import type { paths } from './schema.js';
+
+export { problemCodes, type ProblemCode } from './problem-codes.js';
+export type { paths } from './schema.js';
+
+/** The openapi-fetch client over the generated `paths` (`npm run client:generate`). */
+export type SeatHoldApi = Client<paths>;
+
+// Shapes come from the generated document, never written by hand.
+type Body<P extends keyof paths, M extends 'get' | 'post'> = paths[P][M] extends { requestBody?: infer R }
+  ? NonNullable<R> extends { content: { 'application/json': infer B } }
+    ? B
+    : never
+  : never;
+export type Show = MethodResponse<SeatHoldApi, 'get', '/api/shows/{id}'>;
+export type ShowListItem = MethodResponse<SeatHoldApi, 'get', '/api/shows'>[number];
+export type Hold = MethodResponse<SeatHoldApi, 'post', '/api/shows/{id}/book'>;
+export type Booking = MethodResponse<SeatHoldApi, 'get', '/api/bookings/{id}'>;
+export type NewShow = Body<'/api/shows', 'post'>;
+export type HoldRequest = Body<'/api/shows/{id}/book', 'post'>;
+export type ShowQuery = NonNullable<paths['/api/shows']['get']['parameters']['query']>;
+
+type ProblemDocument = paths['/api/shows/{id}']['get']['responses'][404]['content']['application/problem+json'];
+type Named<T> = { [K in keyof T as string extends K ? never : number extends K ? never : K]: T[K] };
+/** A problem+json answer: RFC 9457 fields, `code` narrowed to the catalogue, plus extra fields. */
+export type ProblemBody = Omit<Named<ProblemDocument>, 'code'> & { code: ProblemCode; [key: string]: unknown };
+
+const documented = {
+  type: true,
+  title: true,
+  status: true,
+  detail: true,
+  code: true,
+  instance: true,
+  request_id: true,
+  errors: true,
+} satisfies Record<keyof Named<ProblemDocument>, true>;
+
+/** Thrown for every application/problem+json answer. */
+export class SeatHoldProblem extends Error {
+  override name = 'SeatHoldProblem';
+  readonly status: number;
+  readonly code: ProblemCode;
+  readonly title: string;
+  readonly detail: string;
+  readonly requestId: string | undefined;
+  /** Fields beyond the documented ones, e.g. `available_seats` with `sold_out`. */
+  readonly extra: Record<string, unknown>;
+
+  constructor(
+    readonly body: ProblemBody,
+    readonly response?: Response,
+  ) {
+    super(`${body.status} ${body.code}: ${body.detail}`);
+    this.status = body.status;
+    this.code = body.code;
+    this.title = body.title;
+    this.detail = body.detail;
+    this.requestId = body.request_id ?? response?.headers.get('x-request-id') ?? undefined;
+    this.extra = Object.fromEntries(Object.entries(body).filter(([key]) => !(key in documented)));
+  }
+}
+
+export interface SeatHoldClientOptions {
+  /** e.g. http://127.0.0.1:3000 */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer <adminKey>` on every request. */
+  adminKey?: string;
+  fetch?: (request: Request) => Promise<Response>;
+}
+
+/** Per call: `Idempotency-Key` makes a retry replay the first answer. */
+export interface Idempotent {
+  idempotencyKey?: string;
+}
+/** Per call on a booking: its `hold_token` (not needed with the admin key). */
+export interface WithHoldToken {
+  holdToken?: string;
+}
+
+const throwProblems: Middleware = {
+  async onResponse({ response }) {
+    if (response.ok || !response.headers.get('content-type')?.startsWith('application/problem+json')) return;
+    throw new SeatHoldProblem((await response.json()) as ProblemBody, response);
+  },
+};
+
+function bearer(adminKey: string): Middleware {
+  return {
+    onRequest({ request }) {
+      request.headers.set('authorization', `Bearer ${adminKey}`);
+      return request;
+    },
+  };
+}
+
+/** The body of a successful answer; problems were already thrown by the middleware. */
+function ok<D>(result: { data?: D; response: Response }): D {
+  const { response } = result;
+  if (!response.ok) throw new Error(`seat-hold: ${response.status} ${response.statusText} (not a problem document)`);
+  return result.data as D;
+}
+
+function idempotency(call: Idempotent) {
+  return { 'idempotency-key': call.idempotencyKey };
+}
+
+function holdToken(call: WithHoldToken) {
+  return { 'x-hold-token': call.holdToken };
+}
+
+/** The cursor of the next page, from `Link: <…?cursor=…>; rel="next"`. */
+function nextCursor(response: Response): string | undefined {
+  const next = /<([^>]*)>\s*;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1];
+  return next === undefined ? undefined : (new URL(next, response.url).searchParams.get('cursor') ?? undefined);
+}
+
+export function createSeatHoldClient(options: SeatHoldClientOptions) {
+  const api: SeatHoldApi = createClient<paths>({ baseUrl: options.baseUrl, fetch: options.fetch });
+  api.use(throwProblems);
+  if (options.adminKey !== undefined) api.use(bearer(options.adminKey));
+
+  return {
+    /** The underlying openapi-fetch client (same middleware), for anything not wrapped below. */
+    api,
+    async listShows(query: ShowQuery = {}): Promise<{ shows: ShowListItem[]; nextCursor: string | undefined }> {
+      const result = await api.GET('/api/shows', { params: { query } });
+      return { shows: ok(result), nextCursor: nextCursor(result.response) };
+    },
+    async getShow(id: string): Promise<Show> {
+      return ok(await api.GET('/api/shows/{id}', { params: { path: { id } } }));
+    },
+    /** Needs the admin key. */
+    async createShow(show: NewShow, call: Idempotent = {}): Promise<Show> {
+      return ok(await api.POST('/api/shows', { params: { header: idempotency(call) }, body: show }));
+    },
+    /** Holds seats (one by default); keep the answer's `hold_token` to confirm or cancel. */
+    async hold(showId: string, request: HoldRequest = {}, call: Idempotent = {}): Promise<Hold> {
+      return ok(
+        await api.POST('/api/shows/{id}/book', {
+          params: { path: { id: showId }, header: idempotency(call) },
+          body: request,
+        }),
+      );
+    },
+    async getBooking(id: string, call: WithHoldToken = {}): Promise<Booking> {
+      return ok(await api.GET('/api/bookings/{id}', { params: { path: { id } }, headers: holdToken(call) }));
+    },
+    async confirm(id: string, call: WithHoldToken & Idempotent = {}): Promise<Booking> {
+      return ok(
+        await api.POST('/api/bookings/{id}/confirm', {
+          params: { path: { id }, header: idempotency(call) },
+          headers: holdToken(call),
+        }),
+      );
+    },
+    async cancel(id: string, call: WithHoldToken & Idempotent = {}): Promise<Booking> {
+      return ok(
+        await api.POST('/api/bookings/{id}/cancel', {
+          params: { path: { id }, header: idempotency(call) },
+          headers: holdToken(call),
+        }),
+      );
+    },
+  };
+}
+
+export type SeatHoldClient = ReturnType<typeof createSeatHoldClient>;
