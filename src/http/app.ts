@@ -5,7 +5,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { registerAjvFormats, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyHttpOptions, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyHttpOptions, type FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
 import type { Redis } from 'ioredis';
 import { corsOrigins, trustProxy, type Config } from '../config.js';
@@ -60,7 +60,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const options: FastifyHttpOptions<Server> = {
     loggerInstance: deps.logger ?? createLogger(config, 'api'),
     // One line per request, written when it is answered (below), instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.BODY_LIMIT_BYTES,
     // A client trickling its request (slowloris) is answered 408 and closed: no socket is
     // held forever. Node checks every connectionsCheckingInterval.
