@@ -46,6 +46,7 @@ async function main(config: Config): Promise<void> {
     readiness: { database: () => pool.query('SELECT 1'), ...(redis ? { redis: () => redis.ping() } : {}) },
     rateLimitRedis: redis,
     metrics,
+    queues: queue ? [queue] : [],
   });
 
   closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_SECONDS * 1000 }, async ({ signal, err }) => {

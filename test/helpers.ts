@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
 import pg from 'pg';
@@ -70,6 +71,8 @@ export interface TestAppOptions {
   rateLimitRedis?: Redis;
   /** Where the app's log goes (LOG_LEVEL decides what); nowhere by default. */
   logDestination?: DestinationStream;
+  /** BullMQ queues for the dashboard at /admin/queues. */
+  queues?: Queue[];
 }
 
 /** The real app on a fresh database, wired as the server wires it; no Redis unless the test brings it. */
@@ -121,6 +124,7 @@ export async function buildTestApp(
     },
     rateLimitRedis: options.rateLimitRedis,
     metrics,
+    queues: options.queues,
   });
   await app.ready();
   return { app, services, metrics };

@@ -7,6 +7,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { registerAjvFormats, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyHttpOptions, type FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { corsOrigins, trustProxy, type Config } from '../config.js';
 import { AppError } from '../errors.js';
@@ -22,6 +23,7 @@ import { bookingRoutes } from './routes/bookings.js';
 import type { Readiness, RouteContext } from './routes/context.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { registerQueueBoard } from './routes/queues.js';
 import { showRoutes } from './routes/shows.js';
 
 export interface AppDependencies {
@@ -32,6 +34,8 @@ export interface AppDependencies {
   readiness: Readiness;
   /** What GET /metrics exposes (the registry the services report to). */
   metrics: Metrics;
+  /** BullMQ queues shown (read-only) at /admin/queues; none without Redis. */
+  queues?: Queue[] | undefined;
   /** Where rate-limit counters live, so limits hold across processes; in memory without. */
   rateLimitRedis?: Redis | undefined;
   /** Defaults to a pino logger at LOG_LEVEL. */
@@ -213,5 +217,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(showRoutes, context);
   await app.register(bookingRoutes, context);
   await app.register(metricsRoutes, context);
+  if (deps.queues && deps.queues.length > 0) await registerQueueBoard(app, deps.queues, deps.adminApiKey);
   return app;
 }

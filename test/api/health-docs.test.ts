@@ -146,7 +146,8 @@ function servedRoutes(app: FastifyInstance): string[] {
     const path = (parents[depth - 1] ?? '') + match[2]!;
     parents[depth] = path;
     for (const method of match[3]!.split(', ')) {
-      if (method !== 'HEAD' && !path.startsWith('/api-docs'))
+      // Swagger UI and Bull Board are pages for people, not API routes.
+      if (method !== 'HEAD' && !path.startsWith('/api-docs') && !path.startsWith('/admin/queues'))
         served.push(`${method} ${path.replace(/:(\w+)/g, '{$1}')}`);
     }
   }
