@@ -111,11 +111,15 @@ const unavailable = () => new AppError('service_unavailable', 'The request could
  * Group commit, per show. Every change to a show's seats (a hold, a confirm, a cancel) is
  * serialized by the show's row lock anyway, so instead of one transaction per request
  * queueing on that lock (each holding a pooled connection while it waits), the requests
- * that arrive for a show while its previous transaction runs wait here and then share the
- * next one: lock the row once, apply confirms and cancels, reclaim overdue holds if seats
- * are short, grant holds first come first served, record Idempotency-Key answers, commit,
- * answer everyone. A show therefore uses at most one connection of this process's pool,
- * however hot it is, and no show's traffic can starve another's.
+ * that arrive for a show while its previous group is in the database wait here and then go
+ * together:
+ * - holds alone: one statement (hold_group), so the lock is held for one round trip; while
+ *   many shows sell at once, the groups of different shows that are ready together share one
+ *   statement and one commit (hold_groups);
+ * - with confirms or cancels: one transaction that locks the row once, applies them in
+ *   arrival order, then decides the holds with the same statement.
+ * A show therefore uses at most one connection of this process's pool, however hot it is,
+ * and no show's traffic can starve another's.
  *
  * There is no timer on the way in: a lone request goes straight to the database, and a
  * group is only what piled up meanwhile. With several API processes the row lock still
