@@ -21,7 +21,9 @@ function envOf(service: string): Record<string, string> {
 
 describe('docker-compose.yml', () => {
   it('has postgres, redis, two APIs behind nginx, and the worker, each with what it needs', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['api-1', 'api-2', 'nginx', 'postgres', 'redis', 'worker']);
+    // Prometheus and Grafana start only with `--profile observability`.
+    const always = Object.keys(compose.services).filter((name) => compose.services[name].profiles === undefined);
+    expect(always.sort()).toEqual(['api-1', 'api-2', 'nginx', 'postgres', 'redis', 'worker']);
     expect(apiServices).toEqual(['api-1', 'api-2']);
     for (const service of ['postgres', 'redis', 'nginx', ...apiServices]) {
       expect(compose.services[service].healthcheck, service).toBeDefined();
@@ -88,7 +90,44 @@ describe('docker-compose.yml', () => {
         ]),
       );
       expect(() => loadConfig(env, '/nonexistent/.env')).not.toThrow();
+      // With the observability profile's METRICS_TOKEN set, too.
+      const config = loadConfig({ ...env, METRICS_TOKEN: 'a-metrics-token-0123' }, '/nonexistent/.env');
+      expect(config.METRICS_TOKEN, service).toBe('a-metrics-token-0123');
     }
+  });
+
+  it("opens the worker's metrics listener to the compose network, not to the host", () => {
+    const worker = compose.services.worker;
+    expect(envOf('worker').HOST).toBe('0.0.0.0');
+    expect(Number(envOf('worker').WORKER_METRICS_PORT)).toBeGreaterThan(0);
+    expect(worker.ports).toBeUndefined();
+    // Empty when unset (the config treats empty as unset): the services start without the profile.
+    for (const service of [...apiServices, 'worker']) {
+      expect(envOf(service).METRICS_TOKEN, service).toBe('${METRICS_TOKEN:-}');
+    }
+  });
+});
+
+describe('the observability profile in docker-compose.yml', () => {
+  const { prometheus, grafana } = compose.services;
+
+  it('adds Prometheus and Grafana, official images pinned, only with --profile observability', () => {
+    expect(prometheus.profiles).toEqual(['observability']);
+    expect(grafana.profiles).toEqual(['observability']);
+    expect(prometheus.image).toMatch(/^prom\/prometheus:v\d+\.\d+\.\d+$/);
+    expect(grafana.image).toMatch(/^grafana\/grafana:\d+\.\d+\.\d+$/);
+    expect(prometheus.ports).toBeUndefined();
+    expect(grafana.ports).toEqual(['127.0.0.1:3001:3000']);
+    expect(Object.keys(prometheus.depends_on).sort()).toEqual([...apiServices, 'worker'].sort());
+    expect(grafana.depends_on.prometheus.condition).toBe('service_healthy');
+    expect(prometheus.healthcheck).toBeDefined();
+  });
+
+  it('interpolates no required variable: a plain `docker compose up` needs only ADMIN_API_KEY', () => {
+    const required = [...readFileSync('docker-compose.yml', 'utf8').matchAll(/(?<!\$)\$\{(\w+):\?/g)].map(
+      (match) => match[1],
+    );
+    expect(new Set(required)).toEqual(new Set(['ADMIN_API_KEY']));
   });
 });
 
