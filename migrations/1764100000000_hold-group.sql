@@ -21,6 +21,22 @@
 -- claim still owns the key (the keys are locked first). The answer is written by the API
 -- (status, body, location); the instants only the database knows appear in the body as
 -- "@@now@@" and "@@expires@@" and are filled in here as JavaScript's toISOString writes them.
+-- One row per request of a group: its outcome, the seats left free after the group, the
+-- overdue holds the group reclaimed, and the booking written when it was held.
+CREATE TYPE hold_group_result AS (
+  request integer,
+  outcome text,
+  available integer,
+  reclaimed integer,
+  id uuid,
+  show_id uuid,
+  seats integer,
+  status booking_status,
+  created_at timestamptz,
+  expires_at timestamptz,
+  updated_at timestamptz
+);
+
 CREATE FUNCTION hold_group(
   p_show uuid,
   p_ttl_seconds integer,
@@ -34,21 +50,8 @@ CREATE FUNCTION hold_group(
   p_answer_bodies text[],
   p_answer_locations text[],
   p_skip_locked boolean DEFAULT false
-) RETURNS TABLE (
-  request integer,
-  outcome text,
-  available integer,
-  reclaimed integer,
-  id uuid,
-  show_id uuid,
-  seats integer,
-  status booking_status,
-  created_at timestamptz,
-  expires_at timestamptz,
-  updated_at timestamptz
-)
+) RETURNS SETOF hold_group_result
 LANGUAGE plpgsql AS $$
-#variable_conflict use_column
 DECLARE
   n integer := coalesce(array_length(p_ids, 1), 0);
   v_total integer;
@@ -182,21 +185,8 @@ CREATE FUNCTION hold_groups(
   p_answer_statuses integer[],
   p_answer_bodies text[],
   p_answer_locations text[]
-) RETURNS TABLE (
-  request integer,
-  outcome text,
-  available integer,
-  reclaimed integer,
-  id uuid,
-  show_id uuid,
-  seats integer,
-  status booking_status,
-  created_at timestamptz,
-  expires_at timestamptz,
-  updated_at timestamptz
-)
+) RETURNS SETOF hold_group_result
 LANGUAGE plpgsql AS $$
-#variable_conflict use_column
 DECLARE
   v_first integer := 1;
 BEGIN
@@ -219,3 +209,4 @@ $$;
 
 DROP FUNCTION hold_groups(uuid[], integer[], integer, uuid[], integer[], bytea[], bytea[], uuid[], integer[], text[], text[]);
 DROP FUNCTION hold_group(uuid, integer, timestamptz, uuid[], integer[], bytea[], bytea[], uuid[], integer[], text[], text[], boolean);
+DROP TYPE hold_group_result;
