@@ -148,7 +148,10 @@ describe('expiry through BullMQ', () => {
       const locked = await shows.lockInventory(client, show.id);
       return bookings.expireOverdue(client, show.id, locked!.now, 1000);
     });
-    expect(first).toEqual({ bookings: 1000, seats: 1000 });
+    expect(first).toMatchObject({ bookings: 1000, seats: 1000 });
+    // Each one a second or more past its deadline (they fell due a second before the insert).
+    expect(first.lateSeconds).toHaveLength(1000);
+    expect(first.lateSeconds.every((late) => late >= 1)).toBe(true);
     expect(await inventory(withoutJobs.pool, show.id)).toMatchObject({ held: 1500, pending_rows: 1500 });
     // …and the expiry job goes on batch after batch until none is left.
     expect(await expiryFor(withoutJobs).expireShow(show.id)).toBe(1500);
