@@ -21,6 +21,8 @@ export const problemCatalog = {
   show_started: { status: 409, title: 'The show has already started' },
   hold_expired: { status: 409, title: 'The hold has expired' },
   booking_cancelled: { status: 409, title: 'The booking was cancelled' },
+  booking_confirmed: { status: 409, title: 'The booking is already confirmed' },
+  extension_limit: { status: 409, title: 'The hold cannot be extended further' },
   idempotency_in_progress: { status: 409, title: 'A request with this Idempotency-Key is in flight' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'The content type is not supported' },

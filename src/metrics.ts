@@ -26,8 +26,8 @@ export interface Metrics {
   queueWaited(this: void, seconds: number): void;
   /** Hold answers of a group by outcome (`held`, `sold_out`, `show_started`, …). */
   holdsAnswered(this: void, outcome: string, count: number): void;
-  /** One confirm or cancel answered: `confirmed`, `cancelled`, `unchanged` or the refusal's code. */
-  actionAnswered(this: void, action: 'confirm' | 'cancel', result: string): void;
+  /** One confirm, cancel or extend answered: `confirmed`, `cancelled`, `extended` or the refusal's code. */
+  actionAnswered(this: void, action: 'confirm' | 'cancel' | 'extend', result: string): void;
   /** Holds turned EXPIRED by one path, with how late each was (seconds past expires_at), when known. */
   expired(this: void, path: ExpiryPath, count: number, lateSeconds?: readonly number[]): void;
   /** Reads the pool's connections (total, idle, waiting) on every scrape. */

@@ -42,6 +42,7 @@ export function createServices({ config, pool, logger, onHoldGroupCommitted, met
     bookings: bookingRepository,
     idempotency,
     holdTtlSeconds: config.HOLD_TTL_SECONDS,
+    holdMaxLifetimeSeconds: config.HOLD_MAX_LIFETIME_SECONDS,
     maxGroupSize: config.HOLD_GROUP_MAX,
     maxWaiting: config.HOLD_QUEUE_MAX,
     maxWaitMs: config.REQUEST_TIMEOUT_MS,

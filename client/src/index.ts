@@ -156,6 +156,14 @@ export function createSeatHoldClient(options: SeatHoldClientOptions) {
         }),
       );
     },
+    async extend(id: string, call: WithHoldToken & Idempotent = {}): Promise<Booking> {
+      return ok(
+        await api.POST('/api/bookings/{id}/extend', {
+          params: { path: { id }, header: idempotency(call) },
+          headers: holdToken(call),
+        }),
+      );
+    },
     async cancel(id: string, call: WithHoldToken & Idempotent = {}): Promise<Booking> {
       return ok(
         await api.POST('/api/bookings/{id}/cancel', {

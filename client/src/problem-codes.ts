@@ -19,6 +19,8 @@ export const problemCodes = [
   'show_started',
   'hold_expired',
   'booking_cancelled',
+  'booking_confirmed',
+  'extension_limit',
   'idempotency_in_progress',
   'payload_too_large',
   'unsupported_media_type',

@@ -181,6 +181,33 @@ export class BookingRepository {
     return rows;
   }
 
+  /**
+   * Extends live holds of the show, in one statement: each to `now` + ttl, never past its
+   * created_at + maxLifetime. Only holds still PENDING before their deadline at `now` that
+   * the move would take later are changed; the others (already at their limit) are left out
+   * of the rows returned. Caller holds the show's lock.
+   */
+  async extendHolds(
+    client: PoolClient,
+    showId: string,
+    ids: string[],
+    now: DbInstant,
+    ttlSeconds: number,
+    maxLifetimeSeconds: number,
+  ): Promise<Booking[]> {
+    const { rows } = await client.query<Booking>(
+      `WITH target AS (
+         SELECT id, LEAST($3::timestamptz + make_interval(secs => $4), created_at + make_interval(secs => $5)) AS until
+         FROM bookings
+         WHERE id = ANY($2::uuid[]) AND show_id = $1 AND status = 'PENDING' AND expires_at > $3::timestamptz)
+       UPDATE bookings b SET expires_at = target.until, updated_at = $3::timestamptz
+       FROM target WHERE b.id = target.id AND target.until > b.expires_at
+       RETURNING b.id, b.show_id, b.seats, b.status, b.created_at, b.expires_at, b.updated_at`,
+      [showId, ids, now, ttlSeconds, maxLifetimeSeconds],
+    );
+    return rows;
+  }
+
   /** Bookings of the show as stored, judged at `now`. Caller holds the show's lock. */
   async findManyLocked(client: PoolClient, showId: string, ids: string[], now: DbInstant): Promise<StoredBooking[]> {
     const { rows } = await client.query<StoredBooking>(

@@ -40,6 +40,10 @@ export class BookingService {
     return this.act('cancel', id, caller, options);
   }
 
+  extend(id: string, caller: Caller, options?: LaneOptions<Booking>): Promise<Booking> {
+    return this.act('extend', id, caller, options);
+  }
+
   private async act(
     action: CustomerAction,
     id: string,

@@ -39,6 +39,8 @@ export interface ShowLanesOptions {
   bookings: BookingRepository;
   idempotency: IdempotencyService;
   holdTtlSeconds: number;
+  /** An extended hold never lasts beyond its created_at plus this. */
+  holdMaxLifetimeSeconds: number;
   /** Most requests one group (one transaction) takes. */
   maxGroupSize: number;
   /** Most requests waiting per show; beyond it a request is refused at once (503). */
@@ -77,10 +79,13 @@ interface ActionRequest extends Queued<Booking> {
 
 type LaneRequest = HoldRequest | ActionRequest;
 
-/** Overdue holds a group turned EXPIRED, by path (reported once the group committed). */
+/** What a group did besides answering, reported once it committed. */
 interface ExpiredTally {
+  /** Overdue holds it turned EXPIRED, by path. */
   reclaim: number;
   late_action: number;
+  /** Holds it extended: their new deadlines need expiry jobs, from the group's instant. */
+  extended?: { at: Date; deadlines: Date[] };
 }
 
 interface ReadyGroup {
@@ -261,6 +266,10 @@ export class ShowLanes {
     this.report(group, expired);
     const first = held[0];
     if (first) this.options.onGroupCommitted(showId, first.created_at, first.expires_at);
+    // Extended holds fall due later: their new deadlines get jobs too (the old ones find nothing due).
+    for (const deadline of expired.extended?.deadlines ?? []) {
+      this.options.onGroupCommitted(showId, expired.extended!.at, deadline);
+    }
   }
 
   /**
@@ -283,7 +292,7 @@ export class ShowLanes {
       client,
       group.filter((request): request is ActionRequest => request.kind !== 'hold'),
     );
-    expired.late_action = await this.applyActions(client, showId, show, actions);
+    expired.late_action = await this.applyActions(client, showId, show, actions, expired);
     const held = await this.grantHolds(
       client,
       showId,
@@ -323,6 +332,7 @@ export class ShowLanes {
     showId: string,
     show: ShowInventory,
     actions: ActionRequest[],
+    tally: ExpiredTally,
   ): Promise<number> {
     if (actions.length === 0) return 0;
     const { bookings } = this.options;
@@ -332,6 +342,7 @@ export class ShowLanes {
       rows.map((row) => [row.id, { booking: bookingAsSeen(row), status: row.status, overdue: row.overdue }]),
     );
     let expireOverdue = false;
+    const extensions: ActionRequest[] = [];
     for (const request of actions) {
       const booking = tracked.get(request.bookingId);
       if (!booking) {
@@ -349,6 +360,11 @@ export class ShowLanes {
         case 'unchanged':
           request.outcome = { value: booking.booking };
           break;
+        case 'extend':
+          // How far is decided below, with the database clock; a later action on the same
+          // booking in this group sees it still PENDING.
+          extensions.push(request);
+          break;
         case 'expire_then_reject':
           // Committed with the group: the seats go back on sale now, and the answer is the error.
           expireOverdue = true;
@@ -363,6 +379,7 @@ export class ShowLanes {
     }
 
     const expired = expireOverdue ? (await bookings.expireOverdue(client, showId, show.now)).bookings : 0;
+    if (extensions.length > 0) await this.applyExtensions(client, showId, show, extensions, tally);
     const moves: Move[] = [];
     for (const [id, booking] of tracked) {
       if (booking.movedFrom !== undefined) moves.push({ id, from: booking.movedFrom, to: booking.status });
@@ -374,6 +391,39 @@ export class ShowLanes {
       }
     }
     return expired;
+  }
+
+  /**
+   * Extends the group's live holds in one statement, before its status moves (an extension
+   * decided after a move of the same booking was refused above). A hold already at
+   * created_at + holdMaxLifetimeSeconds cannot move: 409 extension_limit.
+   */
+  private async applyExtensions(
+    client: PoolClient,
+    showId: string,
+    show: ShowInventory,
+    extensions: ActionRequest[],
+    tally: ExpiredTally,
+  ): Promise<void> {
+    const { bookings, holdTtlSeconds, holdMaxLifetimeSeconds } = this.options;
+    const ids = [...new Set(extensions.map((request) => request.bookingId))];
+    const extended = await bookings.extendHolds(client, showId, ids, show.now, holdTtlSeconds, holdMaxLifetimeSeconds);
+    const byId = new Map(extended.map((booking) => [booking.id, booking]));
+    for (const request of extensions) {
+      const booking = byId.get(request.bookingId);
+      request.outcome = booking
+        ? { value: booking }
+        : {
+            error: new AppError(
+              'extension_limit',
+              `A hold lasts at most ${holdMaxLifetimeSeconds} s from when it was made; this one already does`,
+            ),
+          };
+    }
+    tally.extended = {
+      at: show.nowDate,
+      deadlines: [...new Set(extended.map((b) => b.expires_at.getTime()))].map((ms) => new Date(ms)),
+    };
   }
 
   /**
@@ -509,7 +559,12 @@ export class ShowLanes {
         const key = outcome.error ? outcome.error.code : 'held';
         holds.set(key, (holds.get(key) ?? 0) + 1);
       } else {
-        const result = request.outcome?.value ? request.outcome.value.status.toLowerCase() : outcome.error!.code;
+        const value = request.outcome?.value;
+        const result = value
+          ? request.kind === 'extend'
+            ? 'extended'
+            : value.status.toLowerCase()
+          : outcome.error!.code;
         metrics.actionAnswered(request.kind, result);
       }
     }

@@ -201,6 +201,7 @@ const routes: Route[] = [
   { method: 'GET', path: (value) => `/api/bookings/${value}` },
   { method: 'POST', path: (value) => `/api/bookings/${value}/confirm` },
   { method: 'POST', path: (value) => `/api/bookings/${value}/cancel` },
+  { method: 'POST', path: (value) => `/api/bookings/${value}/extend` },
   { method: 'GET', path: () => '/health/ready' },
   { method: 'DELETE', path: (value) => `/api/shows/${value}` },
   { method: 'PATCH', path: (value) => `/api/nothing/${value}` },

@@ -120,6 +120,22 @@ const routes: Record<string, { success: number; errors: ProblemCode[] }> = {
       'service_unavailable',
     ],
   },
+  'POST /api/bookings/{id}/extend': {
+    success: 200,
+    errors: [
+      ...everyPost,
+      'validation_failed',
+      'bad_request',
+      'unauthorized',
+      'forbidden',
+      'booking_not_found',
+      'hold_expired',
+      'booking_confirmed',
+      'booking_cancelled',
+      'extension_limit',
+      'service_unavailable',
+    ],
+  },
   'POST /api/bookings/{id}/cancel': {
     success: 200,
     errors: [
@@ -257,6 +273,7 @@ describe('OpenAPI document', () => {
       'POST /api/shows/{id}/book': HeldBooking,
       'GET /api/bookings/{id}': BookingSchema,
       'POST /api/bookings/{id}/confirm': BookingSchema,
+      'POST /api/bookings/{id}/extend': BookingSchema,
       'POST /api/bookings/{id}/cancel': BookingSchema,
     };
     for (const [route, { success }] of Object.entries(routes)) {
@@ -305,6 +322,7 @@ describe('OpenAPI document', () => {
       'GET /metrics': [{ adminKey: [] }],
       'GET /api/bookings/{id}': tokenOrAdmin,
       'POST /api/bookings/{id}/confirm': tokenOrAdmin,
+      'POST /api/bookings/{id}/extend': tokenOrAdmin,
       'POST /api/bookings/{id}/cancel': tokenOrAdmin,
     });
   });

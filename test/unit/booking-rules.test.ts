@@ -6,8 +6,8 @@ describe('decide', () => {
     expect(decide('confirm', 'PENDING', false)).toEqual({ kind: 'transition', from: 'PENDING', to: 'CONFIRMED' });
     expect(decide('cancel', 'PENDING', false)).toEqual({ kind: 'transition', from: 'PENDING', to: 'CANCELLED' });
   });
-  it('treats an overdue hold as expired for both actions', () => {
-    for (const action of ['confirm', 'cancel'] as const) {
+  it('treats an overdue hold as expired for every action', () => {
+    for (const action of ['confirm', 'cancel', 'extend'] as const) {
       const decision = decide(action, 'PENDING', true);
       expect(decision.kind).toBe('expire_then_reject');
       expect(decision.kind === 'expire_then_reject' && decision.error.code).toBe('hold_expired');
@@ -23,9 +23,16 @@ describe('decide', () => {
   it('refuses to confirm a cancelled booking and to act on an expired one', () => {
     const cancelled = decide('confirm', 'CANCELLED', false);
     expect(cancelled.kind === 'reject' && cancelled.error.code).toBe('booking_cancelled');
-    for (const action of ['confirm', 'cancel'] as const) {
+    for (const action of ['confirm', 'cancel', 'extend'] as const) {
       const expired = decide(action, 'EXPIRED', false);
       expect(expired.kind === 'reject' && expired.error.code).toBe('hold_expired');
     }
+  });
+  it('extends only a live hold: a confirmed or cancelled booking has none', () => {
+    expect(decide('extend', 'PENDING', false)).toEqual({ kind: 'extend' });
+    const confirmed = decide('extend', 'CONFIRMED', false);
+    expect(confirmed.kind === 'reject' && confirmed.error.code).toBe('booking_confirmed');
+    const cancelled = decide('extend', 'CANCELLED', false);
+    expect(cancelled.kind === 'reject' && cancelled.error.code).toBe('booking_cancelled');
   });
 });

@@ -26,6 +26,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ HOLD_TTL_SECONDS: 'soon' }, noDotenv)).toThrow(/HOLD_TTL_SECONDS/);
     expect(() => loadConfig({ PORT: '70000' }, noDotenv)).toThrow(ConfigError);
   });
+  it('refuses a hold lifetime shorter than a hold', () => {
+    expect(() => loadConfig({ HOLD_TTL_SECONDS: '300', HOLD_MAX_LIFETIME_SECONDS: '200' }, noDotenv)).toThrow(
+      /HOLD_MAX_LIFETIME_SECONDS must be at least HOLD_TTL_SECONDS/,
+    );
+  });
   it('requires an admin key in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' }, noDotenv)).toThrow(/ADMIN_API_KEY/);
   });

@@ -26,13 +26,19 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
     async (request) => bookings.get(request.params.id, auth.caller(request)),
   );
 
-  // Confirm and cancel differ only in what they do: same auth, errors, idempotency and limits.
+  // Confirm, extend and cancel differ only in what they do: same auth, errors, idempotency and limits.
   const actions = [
     {
       action: 'confirm',
       summary: 'Confirm a held booking',
       description:
         'PENDING → CONFIRMED before expires_at. Confirming a confirmed booking again answers 200 with it. After expires_at: 409 hold_expired and the booking is EXPIRED.',
+    },
+    {
+      action: 'extend',
+      summary: 'Extend a hold',
+      description:
+        'A PENDING hold before its expires_at: expires_at moves to now + HOLD_TTL_SECONDS (database clock), never past created_at + HOLD_MAX_LIFETIME_SECONDS. Already there: 409 extension_limit. Expired: 409 hold_expired; confirmed: 409 booking_confirmed; cancelled: 409 booking_cancelled.',
     },
     {
       action: 'cancel',
