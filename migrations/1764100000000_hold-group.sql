@@ -168,9 +168,9 @@ END;
 $$;
 
 -- The groups of several shows that are ready together, in one statement and so one commit:
--- hold_group for each show, in the order given (callers sort by show id, so two batches
--- never wait for each other in a cycle), each show's lock taken with SKIP LOCKED so that a
--- show locked elsewhere never stalls the rest of the batch. The requests of all groups are
+-- hold_group for each show, in the order given (callers sort by show id), each show's lock
+-- taken with SKIP LOCKED: a show locked elsewhere never stalls the rest of the batch, and a
+-- batch never waits on a show's lock, so batches cannot wait for each other in a cycle. The requests of all groups are
 -- concatenated; p_group_ends[g] is the last request (1-based) of show p_shows[g]. `request`
 -- numbers the requests of the whole batch.
 CREATE FUNCTION hold_groups(

@@ -85,6 +85,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, dotenvPath = '.
   return config;
 }
 
+/**
+ * The longest a request the service still answers can take: its wait in a show's queue
+ * (REQUEST_TIMEOUT_MS), then a lock wait and up to three statements (waiting for a shared
+ * statement, its own, a retry alone). Idempotency-Key claims outlive it (a retry cannot take
+ * over a request still running), and idle connections are closed only past it.
+ */
+export function longestRequestMs(config: Config): number {
+  return config.REQUEST_TIMEOUT_MS + config.DB_LOCK_TIMEOUT_MS + 3 * config.DB_STATEMENT_TIMEOUT_MS;
+}
+
 /** TRUST_PROXY as Fastify's trustProxy option. */
 export function trustProxy(config: Config): boolean | string[] | ((address: string, hop: number) => boolean) {
   const value = config.TRUST_PROXY.trim();

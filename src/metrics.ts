@@ -77,7 +77,7 @@ export function createMetrics(process: 'api' | 'worker'): Metrics {
   });
   const actions = new Counter({
     name: 'seat_hold_booking_actions_total',
-    help: 'Confirms and cancels decided, by result: confirmed, cancelled, unchanged, or the refusal code',
+    help: 'Confirms, cancels and extends decided, by result: confirmed, cancelled, extended, or the refusal code',
     labelNames: ['action', 'result'],
     registers,
   });

@@ -1,4 +1,4 @@
-import type { Config } from './config.js';
+import { longestRequestMs, type Config } from './config.js';
 import type { Pool } from './db/pool.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -35,7 +35,8 @@ export function createServices({ config, pool, logger, onHoldGroupCommitted, met
   metrics?.watchPool(pool);
   const showRepository = new ShowRepository(pool);
   const bookingRepository = new BookingRepository(pool);
-  const idempotency = new IdempotencyService(new IdempotencyRepository(pool));
+  const leaseSeconds = Math.ceil(longestRequestMs(config) / 1000);
+  const idempotency = new IdempotencyService(new IdempotencyRepository(pool, leaseSeconds));
   const lanes = new ShowLanes({
     pool,
     shows: showRepository,

@@ -13,7 +13,9 @@ let lastText: string | undefined;
 let lastTime = 0;
 pg.types.setTypeParser(TIMESTAMPTZ, (text: string) => {
   if (text !== lastText) {
-    lastTime = parseTimestamptz(text).getTime();
+    const parsed: unknown = parseTimestamptz(text);
+    if (!(parsed instanceof Date)) return parsed; // 'infinity' and '-infinity' parse to numbers
+    lastTime = parsed.getTime();
     lastText = text;
   }
   return new Date(lastTime);

@@ -9,7 +9,7 @@ import Fastify, { LogController, type FastifyHttpOptions, type FastifyInstance }
 import secureJson from 'secure-json-parse';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { corsOrigins, trustProxy, type Config } from '../config.js';
+import { corsOrigins, longestRequestMs, trustProxy, type Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -71,8 +71,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     http: { headersTimeout: config.REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
     // A connection silent both ways for longer than any request the service would still
-    // answer (its wait in a show's queue, then a lock wait and a statement) is closed.
-    connectionTimeout: config.REQUEST_TIMEOUT_MS + config.DB_LOCK_TIMEOUT_MS + config.DB_STATEMENT_TIMEOUT_MS,
+    // answer is closed.
+    connectionTimeout: longestRequestMs(config),
     trustProxy: trustProxy(config),
     // Take a caller's X-Request-Id when it is sane, so one id follows a request across services.
     requestIdHeader: false,

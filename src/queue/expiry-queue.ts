@@ -59,8 +59,12 @@ export function createExpiryQueue(connection: Redis, prefix: string): Queue<Expi
  */
 export class ExpiryScheduler {
   private failing = false;
-  /** The latest bucket already queued per show: later groups of the same bucket need no Redis call. */
-  private readonly queued = new Map<string, number>();
+  /**
+   * Buckets already queued per show: later groups of the same bucket need no Redis call.
+   * A set, not the latest bucket: an extension capped at its lifetime limit can fall due
+   * before holds made after it.
+   */
+  private readonly queued = new Map<string, Set<number>>();
 
   constructor(
     private readonly queue: Queue<ExpireJobData>,
@@ -70,7 +74,7 @@ export class ExpiryScheduler {
   schedule(showId: string, createdAt: Date, expiresAt: Date): void {
     // The delay is counted from the hold's creation by the database clock, whatever Node's clock says.
     const dueAt = expiryBucket(expiresAt);
-    if ((this.queued.get(showId) ?? 0) >= dueAt) return;
+    if (this.queued.get(showId)?.has(dueAt)) return;
     this.remember(showId, dueAt);
     const delay = dueAt - createdAt.getTime();
     this.queue.add(EXPIRE_JOB, { showId, dueAt }, { jobId: expireJobId(showId, dueAt), delay }).then(
@@ -80,7 +84,7 @@ export class ExpiryScheduler {
       },
       (error: unknown) => {
         // Not queued after all: the next group of this bucket tries again.
-        if (this.queued.get(showId) === dueAt) this.queued.delete(showId);
+        this.queued.get(showId)?.delete(dueAt);
         // Logged once per outage, not once per hold group.
         if (!this.failing)
           this.logger.warn({ err: error }, 'could not schedule expiry job; the sweep will expire these holds');
@@ -90,12 +94,16 @@ export class ExpiryScheduler {
   }
 
   private remember(showId: string, dueAt: number): void {
-    this.queued.set(showId, dueAt);
-    // Shows whose last bucket is long past are forgotten, so the map stays as small as the
-    // set of shows being sold right now.
-    if (this.queued.size > 10_000) {
+    let buckets = this.queued.get(showId);
+    if (!buckets) this.queued.set(showId, (buckets = new Set()));
+    buckets.add(dueAt);
+    // Buckets long past are forgotten, so this stays as small as what is being sold right now.
+    if (buckets.size > 64 || this.queued.size > 10_000) {
       const past = Date.now() - 60_000;
-      for (const [id, due] of this.queued) if (due < past) this.queued.delete(id);
+      for (const [id, dues] of this.queued) {
+        for (const due of dues) if (due < past) dues.delete(due);
+        if (dues.size === 0) this.queued.delete(id);
+      }
     }
   }
 }

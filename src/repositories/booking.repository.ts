@@ -121,8 +121,8 @@ export class BookingRepository {
   }
 
   /**
-   * Moves the PENDING holds of the show overdue at `now` (at most `limit` of them, or all)
-   * to EXPIRED and returns their seats to sale, in one statement. Caller holds the show's
+   * Moves the PENDING holds of the show overdue at `now` (at most `limit` of them, or all;
+   * only those of `ids` when given) to EXPIRED and returns their seats to sale, in one statement. Caller holds the show's
    * lock. Returns how many bookings expired, the seats freed, and how late each one was
    * (seconds past its expires_at).
    */
@@ -131,6 +131,7 @@ export class BookingRepository {
     showId: string,
     now: DbInstant,
     limit: number | null = null,
+    ids: string[] | null = null,
   ): Promise<{ bookings: number; seats: number; lateSeconds: number[] }> {
     const { rows } = await client.query<{ bookings: number; seats: number; lateSeconds: number[] }>(
       `WITH expired AS (
@@ -138,6 +139,7 @@ export class BookingRepository {
          WHERE id IN (
            SELECT id FROM bookings
            WHERE show_id = $1 AND status = 'PENDING' AND expires_at <= $2::timestamptz
+             AND ($4::uuid[] IS NULL OR id = ANY($4::uuid[]))
            LIMIT $3)
          RETURNING seats, extract(epoch FROM $2::timestamptz - expires_at)::float8 AS late),
        freed AS (
@@ -147,7 +149,7 @@ export class BookingRepository {
        counted AS (
          UPDATE shows SET held_seats = held_seats - freed.seats FROM freed WHERE id = $1 AND freed.seats > 0)
        SELECT bookings, seats, late AS "lateSeconds" FROM freed`,
-      [showId, now, limit],
+      [showId, now, limit, ids],
     );
     return rows[0] ?? { bookings: 0, seats: 0, lateSeconds: [] };
   }

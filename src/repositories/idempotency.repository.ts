@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from '../db/pool.js';
 
-/** How long a claimed key, whose answer is not recorded yet, keeps retries out. */
-export const CLAIM_LEASE_SECONDS = 10;
+/** How long a claimed key, whose answer is not recorded yet, keeps retries out, by default. */
+const DEFAULT_LEASE_SECONDS = 60;
 /** How long an Idempotency-Key and its answer are kept. */
 export const KEY_RETENTION_HOURS = 24;
 
@@ -23,7 +23,11 @@ export interface KeyRecord {
 }
 
 export class IdempotencyRepository {
-  constructor(private readonly pool: Pool) {}
+  /** leaseSeconds: longer than any request still running can take (config.longestRequestMs). */
+  constructor(
+    private readonly pool: Pool,
+    private readonly leaseSeconds = DEFAULT_LEASE_SECONDS,
+  ) {}
 
   /**
    * Claims the key for this request: a new key, a key past retention, or a claim whose
@@ -33,7 +37,7 @@ export class IdempotencyRepository {
   async claim(ref: ClaimRef, requestHash: Buffer): Promise<boolean> {
     const { rowCount } = await this.pool.query(
       `INSERT INTO idempotency_keys (scope_hash, request_hash, claim_id, locked_until)
-       VALUES ($1, $2, $3, statement_timestamp() + make_interval(secs => ${CLAIM_LEASE_SECONDS}))
+       VALUES ($1, $2, $3, statement_timestamp() + make_interval(secs => $4))
        ON CONFLICT (scope_hash) DO UPDATE SET
          request_hash = EXCLUDED.request_hash, claim_id = EXCLUDED.claim_id,
          locked_until = EXCLUDED.locked_until, created_at = statement_timestamp(),
@@ -42,7 +46,7 @@ export class IdempotencyRepository {
           OR (idempotency_keys.status_code IS NULL
               AND idempotency_keys.locked_until < statement_timestamp()
               AND idempotency_keys.request_hash = EXCLUDED.request_hash)`,
-      [ref.scopeHash, requestHash, ref.claimId],
+      [ref.scopeHash, requestHash, ref.claimId, this.leaseSeconds],
     );
     return rowCount === 1;
   }

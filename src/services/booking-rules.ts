@@ -20,8 +20,7 @@ export type Decision =
  */
 export function decide(action: CustomerAction, status: BookingStatus, overdue: boolean): Decision {
   // Built only when refusing: capturing a stack on every confirm would cost the hot path.
-  const expired = () =>
-    new AppError('hold_expired', 'The hold expired before it was confirmed; its seats are back on sale');
+  const expired = () => new AppError('hold_expired', 'The hold has expired; its seats are back on sale');
   if (status === 'PENDING' && overdue) return { kind: 'expire_then_reject', error: expired() };
   switch (status) {
     case 'PENDING':

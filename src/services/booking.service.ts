@@ -14,8 +14,8 @@ export interface Caller {
 }
 
 /**
- * Holds, confirms and cancels. Every one of them changes a show's seats, so every one goes
- * through the show's lane (group commit under the show's lock); only reads go straight to
+ * Holds, confirms, extends and cancels. Every one of them changes a show's seats or holds, so
+ * every one goes through the show's lane (group commit under the show's lock); only reads go straight to
  * the database.
  */
 export class BookingService {

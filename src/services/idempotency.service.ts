@@ -121,7 +121,7 @@ export class IdempotencyService {
       client,
     );
     if (recorded !== 1) throw new AppError('idempotency_in_progress', 'The Idempotency-Key was taken over by a retry');
-    recorder.claim.recorded = true;
+    // claim.recorded is set by the caller once the transaction committed: rolled back, the key must stay releasable.
   }
 
   /**
@@ -140,7 +140,6 @@ export class IdempotencyService {
     const recorded = await this.keys.record(entries, client);
     if (recorded !== answered.length)
       throw new Error(`recorded ${recorded} of ${answered.length} locked idempotency keys`);
-    for (const { claim } of answered) claim.recorded = true;
   }
 
   /** The recorded form of an answer: JSON with secrets sealed. */

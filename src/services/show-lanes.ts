@@ -1,6 +1,6 @@
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import { bookingAsSeen, newBookingId, type Booking, type BookingStatus } from '../domain/booking.js';
-import { AppError, isDatabaseDataError } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { GroupKind, Metrics } from '../metrics.js';
 import {
@@ -79,8 +79,8 @@ interface ActionRequest extends Queued<Booking> {
 
 type LaneRequest = HoldRequest | ActionRequest;
 
-/** What a group did besides answering, reported once it committed. */
-interface ExpiredTally {
+/** What a group did besides answering, acted on once it committed. */
+interface GroupTally {
   /** Overdue holds it turned EXPIRED, by path. */
   reclaim: number;
   late_action: number;
@@ -108,6 +108,10 @@ interface Tracked {
   overdue: boolean;
   /** The status it had when the show was locked, once some action moved it. */
   movedFrom?: BookingStatus;
+  /** An extension of it was accepted earlier in this group: later answers carry the new deadline. */
+  extending?: boolean;
+  /** Requests answered after that extension, whose answers get the extended row. */
+  answeredAfterExtension?: ActionRequest[];
 }
 
 const unavailable = () => new AppError('service_unavailable', 'The request could not be completed; retry shortly');
@@ -175,7 +179,10 @@ export class ShowLanes {
     lane.timer ??= this.armTimer(lane);
   }
 
-  /** Runs groups until nobody waits. Nothing in it may leave the lane in the map with nobody draining it. */
+  /**
+   * Runs groups until nobody waits. Never rejects, and nothing in it may leave the lane in the
+   * map with nobody draining it, or a request unanswered.
+   */
   private async drain(showId: string, lane: Lane): Promise<void> {
     try {
       while (lane.waiting.length > 0) {
@@ -189,9 +196,12 @@ export class ShowLanes {
           for (const request of group) request.reject(unavailable());
         }
       }
+    } catch (error) {
+      this.options.logger.error({ err: error, showId }, 'show lane stopped');
     } finally {
       clearTimeout(lane.timer);
       this.lanes.delete(showId);
+      for (const request of lane.waiting.splice(0)) request.reject(unavailable());
     }
   }
 
@@ -241,7 +251,7 @@ export class ShowLanes {
     let held: Booking[];
     const kind: GroupKind = group.every((request) => request.kind === 'hold') ? 'holds' : 'mixed';
     const started = performance.now();
-    const expired: ExpiredTally = { reclaim: 0, late_action: 0 };
+    const expired: GroupTally = { reclaim: 0, late_action: 0 };
     try {
       held =
         kind === 'holds'
@@ -249,10 +259,9 @@ export class ShowLanes {
             await this.grantHolds(this.options.pool, showId, group as HoldRequest[], null, expired)
           : await withTransaction(this.options.pool, (client) => this.decideMixedGroup(client, showId, group, expired));
     } catch (error) {
-      // A database failure fails this group only; the next group gets a fresh connection.
-      const answer = isDatabaseDataError(error)
-        ? error // the one input a whole group shares, the show id, is the client's
-        : unavailable();
+      // A database failure fails this group only; the next group gets a fresh connection. A
+      // 503 (never a 4xx): its Idempotency-Keys are released, so retries run again.
+      const answer = unavailable();
       this.options.logger.error({ err: error, showId, groupSize: group.length }, 'show group failed');
       for (const request of group) request.reject(answer);
       return;
@@ -262,6 +271,10 @@ export class ShowLanes {
     for (const request of group) {
       if (request.kind === 'hold') deliver(request);
       else deliver(request);
+    }
+    // Committed: only now are the keyed answers marked recorded, so a rollback leaves keys releasable.
+    for (const request of group) {
+      if (request.outcome?.value !== undefined && request.recorder) request.recorder.claim.recorded = true;
     }
     this.report(group, expired);
     const first = held[0];
@@ -273,14 +286,14 @@ export class ShowLanes {
   }
 
   /**
-   * A group that confirms or cancels: one transaction under the show's lock, every deadline
-   * judged at the instant the lock was granted. Returns the holds written.
+   * A group that confirms, cancels or extends: one transaction under the show's lock, every
+   * deadline judged at the instant the lock was granted. Returns the holds written.
    */
   private async decideMixedGroup(
     client: PoolClient,
     showId: string,
     group: LaneRequest[],
-    expired: ExpiredTally,
+    expired: GroupTally,
   ): Promise<Booking[]> {
     const show = await this.options.shows.lockInventory(client, showId);
     if (!show) {
@@ -323,7 +336,7 @@ export class ShowLanes {
   }
 
   /**
-   * Confirms and cancels, in arrival order, against the bookings as they stand at the lock.
+   * Confirms, cancels and extends, in arrival order, against the bookings as they stand at the lock.
    * Seats they put back on sale are in the show's counters when the group's holds are decided.
    * Returns how many overdue holds a late action turned EXPIRED.
    */
@@ -332,7 +345,7 @@ export class ShowLanes {
     showId: string,
     show: ShowInventory,
     actions: ActionRequest[],
-    tally: ExpiredTally,
+    tally: GroupTally,
   ): Promise<number> {
     if (actions.length === 0) return 0;
     const { bookings } = this.options;
@@ -341,7 +354,7 @@ export class ShowLanes {
     const tracked = new Map<string, Tracked>(
       rows.map((row) => [row.id, { booking: bookingAsSeen(row), status: row.status, overdue: row.overdue }]),
     );
-    let expireOverdue = false;
+    const overdueIds: string[] = [];
     const extensions: ActionRequest[] = [];
     for (const request of actions) {
       const booking = tracked.get(request.bookingId);
@@ -356,18 +369,22 @@ export class ShowLanes {
           booking.status = decision.to;
           booking.booking = { ...booking.booking, status: decision.to, updated_at: show.nowDate };
           request.outcome = { value: booking.booking };
+          if (booking.extending) (booking.answeredAfterExtension ??= []).push(request);
           break;
         case 'unchanged':
           request.outcome = { value: booking.booking };
+          if (booking.extending) (booking.answeredAfterExtension ??= []).push(request);
           break;
         case 'extend':
           // How far is decided below, with the database clock; a later action on the same
-          // booking in this group sees it still PENDING.
+          // booking in this group sees it still PENDING, and its answer the new deadline.
           extensions.push(request);
+          booking.extending = true;
           break;
         case 'expire_then_reject':
-          // Committed with the group: the seats go back on sale now, and the answer is the error.
-          expireOverdue = true;
+          // Committed with the group: its seats go back on sale now, and the answer is the error.
+          // Only this booking: other overdue holds of the show are the jobs' and the sweep's.
+          overdueIds.push(request.bookingId);
           booking.status = 'EXPIRED';
           booking.overdue = false;
           request.outcome = { error: decision.error };
@@ -378,8 +395,20 @@ export class ShowLanes {
       }
     }
 
-    const expired = expireOverdue ? (await bookings.expireOverdue(client, showId, show.now)).bookings : 0;
-    if (extensions.length > 0) await this.applyExtensions(client, showId, show, extensions, tally);
+    const expired =
+      overdueIds.length > 0 ? (await bookings.expireOverdue(client, showId, show.now, null, overdueIds)).bookings : 0;
+    if (extensions.length > 0) {
+      const extended = await this.applyExtensions(client, showId, show, extensions, tally);
+      for (const [id, booking] of tracked) {
+        const row = extended.get(id);
+        if (!row) continue;
+        for (const request of booking.answeredAfterExtension ?? []) {
+          const answered = request.outcome?.value;
+          if (answered)
+            request.outcome = { value: { ...answered, expires_at: row.expires_at, updated_at: row.updated_at } };
+        }
+      }
+    }
     const moves: Move[] = [];
     for (const [id, booking] of tracked) {
       if (booking.movedFrom !== undefined) moves.push({ id, from: booking.movedFrom, to: booking.status });
@@ -403,8 +432,8 @@ export class ShowLanes {
     showId: string,
     show: ShowInventory,
     extensions: ActionRequest[],
-    tally: ExpiredTally,
-  ): Promise<void> {
+    tally: GroupTally,
+  ): Promise<Map<string, Booking>> {
     const { bookings, holdTtlSeconds, holdMaxLifetimeSeconds } = this.options;
     const ids = [...new Set(extensions.map((request) => request.bookingId))];
     const extended = await bookings.extendHolds(client, showId, ids, show.now, holdTtlSeconds, holdMaxLifetimeSeconds);
@@ -424,6 +453,7 @@ export class ShowLanes {
       at: show.nowDate,
       deadlines: [...new Set(extended.map((b) => b.expires_at.getTime()))].map((ms) => new Date(ms)),
     };
+    return byId;
   }
 
   /**
@@ -437,7 +467,7 @@ export class ShowLanes {
     showId: string,
     holds: HoldRequest[],
     now: DbInstant | null,
-    expired: ExpiredTally,
+    expired: GroupTally,
   ): Promise<Booking[]> {
     if (holds.length === 0) return [];
     const { bookings, idempotency, holdTtlSeconds } = this.options;
@@ -470,7 +500,7 @@ export class ShowLanes {
       };
     });
     let results =
-      db === this.options.pool && now === null
+      now === null
         ? await this.batched(showId, requests)
         : await bookings.holdGroup(db, showId, requests, holdTtlSeconds, now);
     // Another transaction held the show when its batch came by: on its own, it waits for the lock.
@@ -485,7 +515,6 @@ export class ShowLanes {
       switch (outcome) {
         case 'held':
           request.outcome = { value: { booking: booking!, holdToken: tokens[index]! } };
-          if (request.recorder) request.recorder.claim.recorded = true;
           held.push(booking!);
           break;
         case 'sold_out':
@@ -530,25 +559,40 @@ export class ShowLanes {
   private sendReadyGroups(): void {
     const batch = this.readyGroups.splice(0);
     if (batch.length === 0) return;
-    const { bookings, holdTtlSeconds, pool } = this.options;
     this.statementsInFlight++;
-    const sent =
-      batch.length === 1
-        ? bookings.holdGroup(pool, batch[0]!.showId, batch[0]!.holds, holdTtlSeconds, null).then((results) => [results])
-        : bookings.holdGroups(batch, holdTtlSeconds);
-    sent
-      .then(
-        (results) => batch.forEach((group, index) => group.resolve(results[index]!)),
-        (error: unknown) => batch.forEach((group) => group.reject(error)),
-      )
-      .finally(() => {
-        this.statementsInFlight--;
-        this.sendReadyGroups();
-      });
+    void this.send(batch).finally(() => {
+      this.statementsInFlight--;
+      this.sendReadyGroups();
+    });
+  }
+
+  /** Never rejects: each group of the batch is resolved or rejected. */
+  private async send(batch: ReadyGroup[]): Promise<void> {
+    const { bookings, holdTtlSeconds, pool, logger } = this.options;
+    if (batch.length > 1) {
+      try {
+        const results = await bookings.holdGroups(batch, holdTtlSeconds);
+        batch.forEach((group, index) => group.resolve(results[index]!));
+        return;
+      } catch (error) {
+        // The batch committed nothing. One group's trouble (a key's lock, a timeout) must not
+        // fail the others' requests: each group goes again, alone.
+        logger.warn({ err: error, groups: batch.length }, 'a batch of hold groups failed; each goes alone');
+      }
+    }
+    await Promise.all(
+      batch.map(async (group) => {
+        try {
+          group.resolve(await bookings.holdGroup(pool, group.showId, group.holds, holdTtlSeconds, null));
+        } catch (error) {
+          group.reject(error);
+        }
+      }),
+    );
   }
 
   /** After commit: what the group decided, for the metrics. */
-  private report(group: LaneRequest[], expired: ExpiredTally): void {
+  private report(group: LaneRequest[], expired: GroupTally): void {
     const { metrics } = this.options;
     if (!metrics) return;
     const holds = new Map<string, number>();

@@ -15,7 +15,8 @@ export function encodeCursor(show: Pick<Show, 'start_time' | 'id'>): string {
   return Buffer.from(JSON.stringify([show.start_time.toISOString(), show.id])).toString('base64url');
 }
 
-const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+// Years 0001–9999 (year 0000 is valid ISO but not a PostgreSQL year).
+const CURSOR_TIME = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const CURSOR_ID = new RegExp(UUID_PATTERN);
 
 /**
@@ -53,11 +54,13 @@ export class ShowService {
   /** With a recorder, the show and the answer to its Idempotency-Key commit together. */
   async create(show: NewShow, recorder?: Recorder<Show>): Promise<Show> {
     if (!recorder) return this.insert(show);
-    return withTransaction(this.pool, async (client) => {
-      const created = await this.insert(show, client);
-      await this.idempotency.recordWithin(client, recorder, created);
-      return created;
+    const created = await withTransaction(this.pool, async (client) => {
+      const inserted = await this.insert(show, client);
+      await this.idempotency.recordWithin(client, recorder, inserted);
+      return inserted;
     });
+    recorder.claim.recorded = true; // committed with the show
+    return created;
   }
 
   private async insert(show: NewShow, client?: PoolClient): Promise<Show> {

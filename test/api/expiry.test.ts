@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
@@ -128,6 +128,23 @@ describe('expiry through BullMQ', () => {
     const jobs = await jobsOf();
     expect(jobs.map((job) => job.id).sort()).toEqual([...buckets].map((due) => expireJobId(show.id, due)).sort());
     expect(jobs.length).toBeLessThan(held.length);
+  });
+
+  it('a deadline earlier than buckets already queued (an extension capped at its limit) still gets its job', async () => {
+    const queue = createExpiryQueue(redis, prefix);
+    const scheduler = new ExpiryScheduler(queue, logger);
+    const showId = randomUUID();
+    const now = Date.now();
+    const later = new Date(now + 60_000);
+    const earlier = new Date(now + 30_000);
+    scheduler.schedule(showId, new Date(now), later);
+    scheduler.schedule(showId, new Date(now), earlier);
+    scheduler.schedule(showId, new Date(now), earlier); // the same bucket again: no second job
+    await sleep(100);
+    const ids = (await queue.getJobs(['delayed'])).filter((job) => job?.data.showId === showId).map((job) => job.id);
+    expect(ids.sort()).toEqual(
+      [expireJobId(showId, expiryBucket(earlier)), expireJobId(showId, expiryBucket(later))].sort(),
+    );
   });
 
   it('expires a wave of holds in batches, every one of them', async () => {

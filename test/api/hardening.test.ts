@@ -183,6 +183,7 @@ describe('input the schema accepts never reaches PostgreSQL in a form it refuses
       ['+275760-09-13T00:00:00.000Z', id],
       ['Sat, 01 Jan 2050 10:00:00 GMT', id],
       ['2050-01-01', id],
+      ['0000-01-01T00:00:00.000Z', id],
       ['2050-01-01T00:00:00.000Z', `urn:uuid:${id}`],
     ].map((pair) => Buffer.from(JSON.stringify(pair)).toString('base64url'));
     for (const cursor of cursors) {

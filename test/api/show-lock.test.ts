@@ -66,7 +66,7 @@ async function lockWaiters(pool: Pool, count: number): Promise<void> {
 
 const book = (showId: string, headers: Record<string, string> = {}, on: TestContext = ctx) =>
   on.app.inject({ method: 'POST', url: `/api/shows/${showId}/book`, headers, payload: { seats: 1 } });
-const act = (id: string, action: 'confirm' | 'cancel', token: string, on: TestContext = ctx) =>
+const act = (id: string, action: 'confirm' | 'cancel' | 'extend', token: string, on: TestContext = ctx) =>
   on.app.inject({ method: 'POST', url: `/api/bookings/${id}/${action}`, headers: { 'x-hold-token': token } });
 
 describe('a retry that took over an Idempotency-Key', () => {
@@ -128,6 +128,58 @@ describe('one group, decided in the database', () => {
     const held = await hold(ctx.app, show.id);
     expect(held.id.slice(0, 8)).toBe(show.id.slice(0, 8));
     expect(held.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
+
+describe('several actions on one booking in one group', () => {
+  it('an extend then a confirm: the confirm answers (and records for replay) the extended deadline', async () => {
+    const show = await createShow(ctx.app, { total_seats: 3 });
+    const [first, second] = [await hold(ctx.app, show.id), await hold(ctx.app, show.id)];
+    const lock = await lockShow(ctx, show.id);
+    const inFlight = act(first.id, 'confirm', first.hold_token);
+    await lockWaiters(ctx.pool, 1);
+    const extended = act(second.id, 'extend', second.hold_token);
+    await sleep(20);
+    const key = randomUUID();
+    const confirmed = ctx.app.inject({
+      method: 'POST',
+      url: `/api/bookings/${second.id}/confirm`,
+      headers: { 'x-hold-token': second.hold_token, 'idempotency-key': key },
+    });
+    await sleep(50);
+    await lock.release();
+    expect((await inFlight).statusCode).toBe(200);
+    const [extendAnswer, confirmAnswer] = [(await extended).json(), (await confirmed).json()];
+    const { rows } = await ctx.pool.query<{ expires_at: Date; status: string }>(
+      'SELECT expires_at, status FROM bookings WHERE id = $1',
+      [second.id],
+    );
+    expect(rows[0]!.status).toBe('CONFIRMED');
+    expect(extendAnswer.expires_at).toBe(rows[0]!.expires_at.toISOString());
+    expect(confirmAnswer).toMatchObject({ status: 'CONFIRMED', expires_at: rows[0]!.expires_at.toISOString() });
+    const replay = await ctx.app.inject({
+      method: 'POST',
+      url: `/api/bookings/${second.id}/confirm`,
+      headers: { 'x-hold-token': second.hold_token, 'idempotency-key': key },
+    });
+    expect(replay.json().expires_at).toBe(confirmAnswer.expires_at);
+  });
+
+  it('a late confirm expires its own hold only; other overdue holds are left to the jobs and the sweep', async () => {
+    const show = await createShow(ctx.app, { total_seats: 2 });
+    const [late, other] = [await hold(ctx.app, show.id), await hold(ctx.app, show.id)];
+    await sleep(Date.parse(other.expires_at) - Date.now() + 100);
+    expectProblem(await act(late.id, 'confirm', late.hold_token), 409, 'hold_expired');
+    const { rows } = await ctx.pool.query<{ id: string; status: string }>(
+      'SELECT id, status FROM bookings WHERE show_id = $1 ORDER BY id',
+      [show.id],
+    );
+    expect(Object.fromEntries(rows.map((row) => [row.id, row.status]))).toEqual({
+      [late.id]: 'EXPIRED',
+      [other.id]: 'PENDING',
+    });
+    // Which still does not count: both seats are on sale.
+    expect((await ctx.app.inject({ method: 'GET', url: `/api/shows/${show.id}` })).json().available_seats).toBe(2);
   });
 });
 
