@@ -34,7 +34,8 @@ const ConfigSchema = Type.Object({
   WORKER_METRICS_PORT: Type.Integer({ default: 0, minimum: 0, maximum: 65535 }),
   HOLD_TTL_SECONDS: Type.Integer({ default: 120, minimum: 1, maximum: 86400 }),
   // An extended hold never lasts beyond created_at + this (POST /api/bookings/:id/extend).
-  HOLD_MAX_LIFETIME_SECONDS: Type.Integer({ default: 600, minimum: 1, maximum: 86400 }),
+  // Unset: 600, or HOLD_TTL_SECONDS if that is longer.
+  HOLD_MAX_LIFETIME_SECONDS: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400 })),
   MAX_SEATS_PER_BOOKING: Type.Integer({ default: 10, minimum: 1, maximum: 1000 }),
   SWEEP_INTERVAL_SECONDS: Type.Integer({ default: 5, minimum: 1, maximum: 3600 }),
   // Upper bound on how many waiting holds for one show share one transaction.
@@ -76,13 +77,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, dotenvPath = '.
   } catch (error) {
     throw new ConfigError(`Invalid configuration: ${(error as Error).message}`);
   }
-  if (config.HOLD_MAX_LIFETIME_SECONDS < config.HOLD_TTL_SECONDS) {
+  if (config.HOLD_MAX_LIFETIME_SECONDS !== undefined && config.HOLD_MAX_LIFETIME_SECONDS < config.HOLD_TTL_SECONDS) {
     throw new ConfigError('Invalid configuration: HOLD_MAX_LIFETIME_SECONDS must be at least HOLD_TTL_SECONDS');
   }
   if (config.NODE_ENV === 'production' && config.ADMIN_API_KEY === undefined) {
     throw new ConfigError('Invalid configuration: ADMIN_API_KEY is required when NODE_ENV=production');
   }
   return config;
+}
+
+/** How long an extended hold may last from its creation (HOLD_MAX_LIFETIME_SECONDS, or its default). */
+export function holdMaxLifetimeSeconds(config: Config): number {
+  return config.HOLD_MAX_LIFETIME_SECONDS ?? Math.max(600, config.HOLD_TTL_SECONDS);
 }
 
 /**

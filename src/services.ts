@@ -1,4 +1,4 @@
-import { longestRequestMs, type Config } from './config.js';
+import { holdMaxLifetimeSeconds, longestRequestMs, type Config } from './config.js';
 import type { Pool } from './db/pool.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -43,7 +43,7 @@ export function createServices({ config, pool, logger, onHoldGroupCommitted, met
     bookings: bookingRepository,
     idempotency,
     holdTtlSeconds: config.HOLD_TTL_SECONDS,
-    holdMaxLifetimeSeconds: config.HOLD_MAX_LIFETIME_SECONDS,
+    holdMaxLifetimeSeconds: holdMaxLifetimeSeconds(config),
     maxGroupSize: config.HOLD_GROUP_MAX,
     maxWaiting: config.HOLD_QUEUE_MAX,
     maxWaitMs: config.REQUEST_TIMEOUT_MS,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, holdMaxLifetimeSeconds, loadConfig } from '../../src/config.js';
 
 const noDotenv = '/nonexistent/.env';
 
@@ -25,6 +25,11 @@ describe('loadConfig', () => {
   it('names the bad key', () => {
     expect(() => loadConfig({ HOLD_TTL_SECONDS: 'soon' }, noDotenv)).toThrow(/HOLD_TTL_SECONDS/);
     expect(() => loadConfig({ PORT: '70000' }, noDotenv)).toThrow(ConfigError);
+  });
+  it('defaults the hold lifetime to 600 s, or to the hold length when that is longer', () => {
+    expect(holdMaxLifetimeSeconds(loadConfig({}, noDotenv))).toBe(600);
+    expect(holdMaxLifetimeSeconds(loadConfig({ HOLD_TTL_SECONDS: '3600' }, noDotenv))).toBe(3600);
+    expect(holdMaxLifetimeSeconds(loadConfig({ HOLD_MAX_LIFETIME_SECONDS: '900' }, noDotenv))).toBe(900);
   });
   it('refuses a hold lifetime shorter than a hold', () => {
     expect(() => loadConfig({ HOLD_TTL_SECONDS: '300', HOLD_MAX_LIFETIME_SECONDS: '200' }, noDotenv)).toThrow(
