@@ -8,13 +8,9 @@ import type { NewShow, Show } from '../domain/show.js';
  */
 export type DbInstant = string & { readonly __brand: 'DbInstant' };
 
-export interface ShowInventory {
-  totalSeats: number;
-  heldSeats: number;
-  confirmedSeats: number;
-  /** Whether the show had started when the lock was granted. */
-  started: boolean;
-  /** When the lock was granted: the instant every deadline of this transaction is judged at. */
+/** A show's row, locked: the instant the lock was granted, at which its transaction judges every deadline. */
+export interface ShowLock {
+  /** As PostgreSQL's text: later statements of the transaction take it as their `now`. */
   now: DbInstant;
   /** The same instant as a Date, for answers (the database writes `now` itself). */
   nowDate: Date;
@@ -82,17 +78,15 @@ export class ShowRepository {
    * counters or to its bookings' status happens under this lock, always taken before any
    * booking row, so those changes serialize per show and can never deadlock each other.
    */
-  async lockInventory(client: PoolClient, id: string): Promise<ShowInventory | null> {
+  async lockInventory(client: PoolClient, id: string): Promise<ShowLock | null> {
     // The clock is read in a second step over the locked row: evaluated in the locking
     // SELECT itself it could be read before a wait for the lock, and a deadline that
     // passed during the wait would be judged as not yet passed.
-    const { rows } = await client.query<ShowInventory>(
-      `WITH locked AS MATERIALIZED (
-         SELECT total_seats, held_seats, confirmed_seats, start_time FROM shows WHERE id = $1 FOR UPDATE),
-       granted AS MATERIALIZED (SELECT locked.*, clock_timestamp() AS at FROM locked)
-       SELECT total_seats AS "totalSeats", held_seats AS "heldSeats", confirmed_seats AS "confirmedSeats",
-              start_time <= at AS started, at::text AS now, at AS "nowDate"
-       FROM granted`,
+    // (The seat counters are read by the statements that move them: hold_group, under this lock.)
+    const { rows } = await client.query<ShowLock>(
+      `WITH locked AS MATERIALIZED (SELECT id FROM shows WHERE id = $1 FOR UPDATE),
+       granted AS MATERIALIZED (SELECT clock_timestamp() AS at FROM locked)
+       SELECT at::text AS now, at AS "nowDate" FROM granted`,
       [id],
     );
     return rows[0] ?? null;

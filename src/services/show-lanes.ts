@@ -11,7 +11,7 @@ import {
   type GroupHoldResult,
   type Move,
 } from '../repositories/booking.repository.js';
-import type { DbInstant, ShowInventory, ShowRepository } from '../repositories/show.repository.js';
+import type { DbInstant, ShowLock, ShowRepository } from '../repositories/show.repository.js';
 import { hashSecret, newTokens } from '../secrets.js';
 import { decide, type CustomerAction } from './booking-rules.js';
 import type { Answer, IdempotencyClaim, IdempotencyService, Recorder } from './idempotency.service.js';
@@ -343,7 +343,7 @@ export class ShowLanes {
   private async applyActions(
     client: PoolClient,
     showId: string,
-    show: ShowInventory,
+    show: ShowLock,
     actions: ActionRequest[],
     tally: GroupTally,
   ): Promise<number> {
@@ -430,7 +430,7 @@ export class ShowLanes {
   private async applyExtensions(
     client: PoolClient,
     showId: string,
-    show: ShowInventory,
+    show: ShowLock,
     extensions: ActionRequest[],
     tally: GroupTally,
   ): Promise<Map<string, Booking>> {
