@@ -18,6 +18,8 @@ export const problemCatalog = {
   booking_not_found: { status: 404, title: 'The booking does not exist' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   sold_out: { status: 409, title: 'Not enough seats are available' },
+  seats_taken: { status: 409, title: 'Some of the seats asked for are already held or sold' },
+  show_not_seated: { status: 409, title: 'The show has general admission, not a seat map' },
   show_started: { status: 409, title: 'The show has already started' },
   hold_expired: { status: 409, title: 'The hold has expired' },
   booking_cancelled: { status: 409, title: 'The booking was cancelled' },

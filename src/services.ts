@@ -10,6 +10,7 @@ import { ExpiryService } from './services/expiry.service.js';
 import { HousekeepingService } from './services/housekeeping.service.js';
 import { IdempotencyService } from './services/idempotency.service.js';
 import { ShowService } from './services/show.service.js';
+import { SeatPlans } from './services/seat-plans.js';
 import { ShowLanes, type GroupCommitted } from './services/show-lanes.js';
 
 export interface ServiceDependencies {
@@ -54,9 +55,10 @@ export function createServices({ config, pool, logger, onHoldGroupCommitted, met
     logger,
   });
   const expiry = new ExpiryService(pool, showRepository, bookingRepository, logger, metrics);
+  const plans = new SeatPlans(showRepository);
   return {
     shows: new ShowService(pool, showRepository, idempotency),
-    bookings: new BookingService(bookingRepository, lanes),
+    bookings: new BookingService(bookingRepository, lanes, plans),
     idempotency,
     expiry,
     housekeeping: new HousekeepingService(expiry, idempotency, logger),

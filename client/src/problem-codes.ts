@@ -16,6 +16,8 @@ export const problemCodes = [
   'booking_not_found',
   'method_not_allowed',
   'sold_out',
+  'seats_taken',
+  'show_not_seated',
   'show_started',
   'hold_expired',
   'booking_cancelled',

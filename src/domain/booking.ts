@@ -10,6 +10,9 @@ export const Booking = Type.Object({
   id: Uuid,
   show_id: Uuid,
   seats: Type.Integer(),
+  seat_ids: Type.Optional(
+    Type.Array(Type.String(), { description: 'The seats, on a show with a seat map (Section-Row-Number)' }),
+  ),
   status: Type.Enum(bookingStatuses),
   expires_at: DateTime('When an unconfirmed hold expires'),
   created_at: DateTime(),
@@ -35,8 +38,17 @@ export interface StoredBooking extends Booking {
 
 /** The one mapping from a stored row to what a customer sees: an overdue hold is EXPIRED. */
 export function bookingAsSeen(row: StoredBooking): Booking {
-  const { id, show_id, seats, created_at, expires_at, updated_at } = row;
-  return { id, show_id, seats, status: row.overdue ? 'EXPIRED' : row.status, created_at, expires_at, updated_at };
+  const { id, show_id, seats, seat_ids, created_at, expires_at, updated_at } = row;
+  const status = row.overdue ? 'EXPIRED' : row.status;
+  return seat_ids
+    ? { id, show_id, seats, seat_ids, status, created_at, expires_at, updated_at }
+    : { id, show_id, seats, status, created_at, expires_at, updated_at };
+}
+
+/** A booking row as read: general admission has no seat ids (NULL), which the API leaves out. */
+export function withoutNullSeats<T extends { seat_ids?: string[] | null | undefined }>(row: T): T {
+  if (row.seat_ids === null) delete row.seat_ids;
+  return row;
 }
 
 /**

@@ -26,10 +26,38 @@ export function bookBody(maxSeatsPerBooking: number) {
   return Type.Object(
     {
       seats: Type.Optional(
-        Type.Integer({ minimum: 1, maximum: maxSeatsPerBooking, default: 1, description: 'Seats to hold' }),
+        Type.Integer({
+          minimum: 1,
+          maximum: maxSeatsPerBooking,
+          description: 'Seats to hold (1 when left out); on a seated show, the best available',
+        }),
+      ),
+      seat_ids: Type.Optional(
+        Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+          minItems: 1,
+          maxItems: maxSeatsPerBooking,
+          uniqueItems: true,
+          description: 'Seated shows: exactly these seats (all or nothing); send alone',
+        }),
+      ),
+      category: Type.Optional(
+        Type.String({ minLength: 1, maxLength: 40, description: 'Seated shows, best available: only this category' }),
+      ),
+      section: Type.Optional(
+        Type.String({ minLength: 1, maxLength: 40, description: 'Seated shows, best available: only this section' }),
+      ),
+      allow_split: Type.Optional(
+        Type.Boolean({
+          description:
+            'Seated shows, best available: when no row has the seats together, take the best free seats apart',
+        }),
       ),
     },
-    { additionalProperties: false, description: 'Optional; no body holds one seat' },
+    {
+      additionalProperties: false,
+      description:
+        'Optional; no body holds one seat. On a seated show: seat_ids (chosen seats), or seats with optional category, section and allow_split (best available).',
+    },
   );
 }
 

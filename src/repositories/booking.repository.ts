@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from '../db/pool.js';
-import type { Booking, BookingStatus, StoredBooking } from '../domain/booking.js';
+import { withoutNullSeats, type Booking, type BookingStatus, type StoredBooking } from '../domain/booking.js';
 import type { ClaimRef, RecordedResponse } from './idempotency.repository.js';
 import type { DbInstant } from './show.repository.js';
 
@@ -36,6 +36,30 @@ function placeholderDate(placeholder: string): Date {
   return { toJSON: () => placeholder } as unknown as Date;
 }
 
+/** One request of a seated hold group, in arrival order: the seats chosen for it, none when refused. */
+export interface SeatGroupHold {
+  id: string;
+  seatNos: number[];
+  seatIds: string[];
+  tokenHash: Buffer;
+  answer?: { ref: ClaimRef; response: RecordedResponse } | undefined;
+}
+
+export type SeatHoldOutcome =
+  Exclude<HoldOutcome, 'sold_out' | 'show_busy'> | 'refused' | 'stale' | 'conflict' | 'not_seated';
+
+export interface SeatGroupResult {
+  outcome: SeatHoldOutcome;
+  reclaimed: number;
+  booking: Booking | null;
+  available: number | null;
+  /** The show's seat version when the group began, and after it. */
+  versionBefore: string | null;
+  versionAfter: string | null;
+  /** Seats of the overdue holds the group reclaimed (first result only). */
+  freed: number[] | null;
+}
+
 /** A status change decided under the show's lock: `id` moves from `from` to `to`. */
 export interface Move {
   id: string;
@@ -43,7 +67,7 @@ export interface Move {
   to: BookingStatus;
 }
 
-const bookingColumns = 'id, show_id, seats, status, created_at, expires_at, updated_at';
+const bookingColumns = 'id, show_id, seats, seat_ids, status, created_at, expires_at, updated_at';
 
 type HoldGroupRow = Omit<Booking, 'id'> & {
   outcome: HoldOutcome;
@@ -51,7 +75,8 @@ type HoldGroupRow = Omit<Booking, 'id'> & {
   reclaimed: number;
   id: string | null;
 };
-const holdGroupColumns = `outcome, available, reclaimed, ${bookingColumns}`;
+const holdGroupColumns =
+  'outcome, available, reclaimed, id, show_id, seats, status, created_at, expires_at, updated_at';
 
 /** The per-request arrays of hold_group and hold_groups, in their parameter order. */
 function requestArrays(holds: GroupHold[]): unknown[] {
@@ -68,6 +93,20 @@ function requestArrays(holds: GroupHold[]): unknown[] {
     perKey((answer) => answer.response.body),
     perKey((answer) => answer.response.location),
   ];
+}
+
+/**
+ * A CTE (named seats_moved) that moves the seats of the seated bookings in CTE `source` (rows
+ * with id, seat_nos and, for `state`/`owner`, status: aliased `e`) to `state` and `owner`,
+ * recording the show's next seat_version on them. For the statements that change bookings'
+ * status under the show's lock; the same statement moves seat_version by one.
+ */
+function releaseSeats(source: string, state: string, owner: string): string {
+  return `seats_moved AS (
+         UPDATE seats st SET state = ${state}, booking_id = ${owner},
+           version = (SELECT seat_version + 1 FROM shows WHERE id = $1)
+         FROM ${source} e CROSS JOIN LATERAL unnest(e.seat_nos) AS r(seat_no)
+         WHERE st.show_id = $1 AND st.seat_no = r.seat_no AND st.booking_id = e.id)`;
 }
 
 function toResult({ outcome, available, reclaimed, ...booking }: HoldGroupRow): GroupHoldResult {
@@ -96,6 +135,65 @@ export class BookingRepository {
       [showId, ttlSeconds, now, ...requestArrays(holds)],
     );
     return rows.map(toResult);
+  }
+
+  /**
+   * Writes a seated hold group in one statement (hold_seats, see its migration): the seats
+   * were chosen at seat version `version`; if the show's seats changed since, every result is
+   * `stale` and nothing is written. Like holdGroup, on the pool it runs on its own.
+   */
+  async holdSeats(
+    db: Pool | PoolClient,
+    showId: string,
+    version: string,
+    holds: SeatGroupHold[],
+    ttlSeconds: number,
+    now: DbInstant | null,
+  ): Promise<SeatGroupResult[]> {
+    const keyed = holds.some((hold) => hold.answer);
+    const perKey = <T>(value: (answer: NonNullable<SeatGroupHold['answer']>) => T) =>
+      keyed ? holds.map((hold) => (hold.answer ? value(hold.answer) : null)) : null;
+    const { rows } = await db.query<
+      Omit<Booking, 'id'> & {
+        id: string | null;
+        outcome: SeatHoldOutcome;
+        available: number | null;
+        reclaimed: number;
+        versionBefore: string | null;
+        versionAfter: string | null;
+        freed: number[] | null;
+      }
+    >(
+      `SELECT outcome, available, reclaimed, version_before::text AS "versionBefore",
+              version_after::text AS "versionAfter", freed, ${bookingColumns}
+       FROM hold_seats($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+      [
+        showId,
+        ttlSeconds,
+        now,
+        version,
+        holds.map((hold) => hold.id),
+        holds.map((hold) => hold.seatNos.length),
+        holds.flatMap((hold) => hold.seatNos),
+        holds.flatMap((hold, index) => hold.seatNos.map(() => index + 1)),
+        holds.flatMap((hold) => hold.seatIds),
+        holds.map((hold) => hold.tokenHash),
+        perKey((answer) => answer.ref.scopeHash),
+        perKey((answer) => answer.ref.claimId),
+        perKey((answer) => answer.response.statusCode),
+        perKey((answer) => answer.response.body),
+        perKey((answer) => answer.response.location),
+      ],
+    );
+    return rows.map(({ outcome, available, reclaimed, versionBefore, versionAfter, freed, ...booking }) => ({
+      outcome,
+      available,
+      reclaimed,
+      versionBefore,
+      versionAfter,
+      freed,
+      booking: booking.id === null ? null : (booking as Booking),
+    }));
   }
 
   /**
@@ -141,13 +239,16 @@ export class BookingRepository {
            WHERE show_id = $1 AND status = 'PENDING' AND expires_at <= $2::timestamptz
              AND ($4::uuid[] IS NULL OR id = ANY($4::uuid[]))
            LIMIT $3)
-         RETURNING seats, extract(epoch FROM $2::timestamptz - expires_at)::float8 AS late),
+         RETURNING id, seats, seat_nos, extract(epoch FROM $2::timestamptz - expires_at)::float8 AS late),
        freed AS (
          SELECT count(*)::int AS bookings, COALESCE(sum(seats), 0)::int AS seats,
-                COALESCE(array_agg(late), '{}') AS late
+                COALESCE(array_agg(late), '{}') AS late, bool_or(seat_nos IS NOT NULL) AS seated
          FROM expired),
        counted AS (
-         UPDATE shows SET held_seats = held_seats - freed.seats FROM freed WHERE id = $1 AND freed.seats > 0)
+         UPDATE shows SET held_seats = held_seats - freed.seats,
+                          seat_version = seat_version + (freed.seated)::int
+         FROM freed WHERE id = $1 AND freed.seats > 0),
+       ${releaseSeats('expired', "'F'", 'NULL::uuid')}
        SELECT bookings, seats, late AS "lateSeconds" FROM freed`,
       [showId, now, limit, ids],
     );
@@ -168,19 +269,22 @@ export class BookingRepository {
          WHERE b.id = m.id AND b.show_id = $1 AND b.status = m.from_status
            AND (m.from_status <> 'PENDING' OR m.to_status = 'EXPIRED' OR b.expires_at > $5::timestamptz)
            AND (m.to_status <> 'EXPIRED' OR b.expires_at <= $5::timestamptz)
-         RETURNING b.id, b.show_id, b.seats, b.status, b.created_at, b.expires_at, b.updated_at, m.from_status),
+         RETURNING b.id, b.show_id, b.seats, b.seat_ids, b.status, b.created_at, b.expires_at, b.updated_at,
+                   b.seat_nos, m.from_status),
        counted AS (
          UPDATE shows SET
            held_seats = held_seats
              - COALESCE((SELECT sum(seats) FROM moved WHERE from_status = 'PENDING'), 0),
            confirmed_seats = confirmed_seats
              + COALESCE((SELECT sum(seats) FROM moved WHERE status = 'CONFIRMED'), 0)
-             - COALESCE((SELECT sum(seats) FROM moved WHERE from_status = 'CONFIRMED'), 0)
-         WHERE id = $1)
+             - COALESCE((SELECT sum(seats) FROM moved WHERE from_status = 'CONFIRMED'), 0),
+           seat_version = seat_version + (EXISTS (SELECT 1 FROM moved WHERE seat_nos IS NOT NULL))::int
+         WHERE id = $1),
+       ${releaseSeats('moved', "CASE WHEN e.status = 'CONFIRMED' THEN 'S' ELSE 'F' END", "CASE WHEN e.status = 'CONFIRMED' THEN e.id END")}
        SELECT ${bookingColumns} FROM moved`,
       [showId, moves.map((m) => m.id), moves.map((m) => m.from), moves.map((m) => m.to), now],
     );
-    return rows;
+    return rows.map(withoutNullSeats);
   }
 
   /**
@@ -204,10 +308,10 @@ export class BookingRepository {
          WHERE id = ANY($2::uuid[]) AND show_id = $1 AND status = 'PENDING' AND expires_at > $3::timestamptz)
        UPDATE bookings b SET expires_at = target.until, updated_at = $3::timestamptz
        FROM target WHERE b.id = target.id AND target.until > b.expires_at
-       RETURNING b.id, b.show_id, b.seats, b.status, b.created_at, b.expires_at, b.updated_at`,
+       RETURNING b.id, b.show_id, b.seats, b.seat_ids, b.status, b.created_at, b.expires_at, b.updated_at`,
       [showId, ids, now, ttlSeconds, maxLifetimeSeconds],
     );
-    return rows;
+    return rows.map(withoutNullSeats);
   }
 
   /** Bookings of the show as stored, judged at `now`. Caller holds the show's lock. */
@@ -217,7 +321,7 @@ export class BookingRepository {
        FROM bookings WHERE id = ANY($2::uuid[]) AND show_id = $1`,
       [showId, ids, now],
     );
-    return rows;
+    return rows.map(withoutNullSeats);
   }
 
   /** The booking as stored, judged at this statement's time. */
@@ -228,7 +332,7 @@ export class BookingRepository {
        FROM bookings WHERE id = $1`,
       [id],
     );
-    return rows[0] ?? null;
+    return rows[0] ? withoutNullSeats(rows[0]) : null;
   }
 
   /** Milliseconds until the last PENDING hold of the show due at or before dueAt falls due; null if none. */

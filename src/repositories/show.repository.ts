@@ -1,4 +1,5 @@
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import type { SeatMap, SeatPlan } from '../domain/seat-map.js';
 import type { NewShow, Show } from '../domain/show.js';
 
 /**
@@ -36,27 +37,136 @@ export interface ShowPageCursor {
 // (the partial index bookings_pending_by_show), which the sweep keeps few.
 const showColumns = `
   s.id, s.title, s.description, s.start_time, s.total_seats, s.created_at,
+  CASE WHEN s.seat_map IS NULL THEN 'general_admission' ELSE 'assigned' END AS seating,
   s.total_seats - s.held_seats - s.confirmed_seats + COALESCE((
     SELECT sum(b.seats) FROM bookings b
     WHERE b.show_id = s.id AND b.status = 'PENDING' AND b.expires_at <= statement_timestamp()
-  ), 0)::int AS available_seats`;
+  ), 0)::int AS available_seats,
+  CASE WHEN s.seat_map IS NOT NULL THEN (
+    SELECT jsonb_object_agg(c.name, c.total_seats - c.held_seats - c.sold_seats + COALESCE((
+      SELECT count(*) FROM bookings b JOIN seats st
+        ON st.show_id = b.show_id AND st.seat_no = ANY (b.seat_nos) AND st.booking_id = b.id
+      WHERE b.show_id = s.id AND b.status = 'PENDING' AND b.expires_at <= statement_timestamp()
+        AND st.category = c.category), 0) ORDER BY c.category)
+    FROM show_categories c WHERE c.show_id = s.id)
+  END AS available_by_category`;
+
+/** A show row as read: general admission has no per-category counts, which the API leaves out. */
+function asShow(row: Show & { available_by_category?: Record<string, number> | null }): Show {
+  if (row.available_by_category === null) delete row.available_by_category;
+  return row;
+}
+
+/** The seat states of a show as an API process keeps them, at one version of its seats. */
+export interface SeatStates {
+  /** shows.seat_version, as text (a bigint). */
+  version: string;
+  /** Seat numbers changed since the version asked for; null when every seat is given (in order). */
+  seatNos: number[] | null;
+  /** One state character per seat of seatNos (or per seat of the show). */
+  states: string;
+}
 
 export class ShowRepository {
   constructor(private readonly pool: Pool) {}
 
-  /** Inserts the show unless start_time is not in the future by the database clock; null then. */
-  async create(show: NewShow, client?: PoolClient): Promise<Show | null> {
+  /**
+   * Inserts the show unless start_time is not in the future by the database clock; null then.
+   * A seated show gets its categories and one row per seat in the same statement.
+   */
+  async create(show: NewShow, plan: SeatPlan | null, client?: PoolClient): Promise<Show | null> {
     const { rows } = await (client ?? this.pool).query<Show>(
-      `INSERT INTO shows (title, description, start_time, total_seats)
-       SELECT $1, $2, date_trunc('milliseconds', $3::timestamptz), $4 WHERE $3::timestamptz > statement_timestamp()
-       RETURNING id, title, description, start_time, total_seats, total_seats AS available_seats, created_at`,
-      [show.title, show.description ?? null, show.start_time, show.total_seats],
+      `WITH inserted AS (
+         INSERT INTO shows (title, description, start_time, total_seats, seat_map)
+         SELECT $1, $2, date_trunc('milliseconds', $3::timestamptz), $4, $5::jsonb
+         WHERE $3::timestamptz > statement_timestamp()
+         RETURNING id, title, description, start_time, total_seats, created_at, seat_map),
+       categories AS (
+         INSERT INTO show_categories (show_id, category, name, total_seats)
+         SELECT i.id, c.no, c.name, c.total FROM inserted i, unnest($6::text[], $7::int[]) WITH ORDINALITY AS c(name, total, no)),
+       seated AS (
+         INSERT INTO seats (show_id, seat_no, category)
+         SELECT i.id, g.seat_no, r.category
+         FROM inserted i, unnest($8::int[], $9::int[], $10::smallint[]) AS r(start, length, category),
+              generate_series(r.start, r.start + r.length - 1) AS g(seat_no))
+       SELECT id, title, description, start_time, total_seats, total_seats AS available_seats, created_at,
+              CASE WHEN seat_map IS NULL THEN 'general_admission' ELSE 'assigned' END AS seating,
+              CASE WHEN seat_map IS NOT NULL THEN (
+                SELECT jsonb_object_agg(c.name, c.total ORDER BY c.no)
+                FROM unnest($6::text[], $7::int[]) WITH ORDINALITY AS c(name, total, no))
+              END AS available_by_category
+       FROM inserted`,
+      [
+        show.title,
+        show.description ?? null,
+        show.start_time,
+        plan ? plan.total : show.total_seats,
+        plan ? JSON.stringify(plan.map) : null,
+        plan ? plan.categories : [],
+        plan
+          ? plan.categories.map((name) => plan.rows.reduce((n, r) => n + (r.category === name ? r.length : 0), 0))
+          : [],
+        plan ? plan.rows.map((row) => row.start) : [],
+        plan ? plan.rows.map((row) => row.length) : [],
+        plan ? plan.rows.map((row) => plan.categories.indexOf(row.category) + 1) : [],
+      ],
     );
-    return rows[0] ?? null;
+    return rows[0] ? asShow(rows[0]) : null;
   }
 
   async findById(id: string): Promise<Show | null> {
     const { rows } = await this.pool.query<Show>(`SELECT ${showColumns} FROM shows s WHERE s.id = $1`, [id]);
+    return rows[0] ? asShow(rows[0]) : null;
+  }
+
+  /** The show's seat map, null for general admission, undefined when there is no such show. */
+  async seatMap(id: string): Promise<SeatMap | null | undefined> {
+    const { rows } = await this.pool.query<{ seat_map: SeatMap | null }>('SELECT seat_map FROM shows WHERE id = $1', [
+      id,
+    ]);
+    return rows[0]?.seat_map;
+  }
+
+  /**
+   * Every seat's state from one snapshot (one statement), a hold past its deadline read as
+   * free; null when the show does not exist or has no map.
+   */
+  async seatStatesNow(id: string): Promise<{ map: SeatMap; version: string; states: string } | null> {
+    const { rows } = await this.pool.query<{ map: SeatMap; version: string; states: string; overdue: number[] }>(
+      `SELECT s.seat_map AS map, s.seat_version::text AS version,
+              (SELECT string_agg(st.state::text, '' ORDER BY st.seat_no) FROM seats st WHERE st.show_id = s.id) AS states,
+              (SELECT COALESCE(array_agg(n.seat_no), '{}') FROM bookings b, unnest(b.seat_nos) AS n(seat_no)
+               WHERE b.show_id = s.id AND b.status = 'PENDING' AND b.expires_at <= statement_timestamp()) AS overdue
+       FROM shows s WHERE s.id = $1 AND s.seat_map IS NOT NULL`,
+      [id],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    if (row.overdue.length === 0) return row;
+    const states = Buffer.from(row.states, 'latin1');
+    for (const seatNo of row.overdue) states[seatNo] = 0x46; // 'F'
+    return { ...row, states: states.toString('latin1') };
+  }
+
+  /**
+   * The states of the seats changed since `sinceVersion` (all seats when null), with the
+   * version they are at, from one snapshot. Read by the API process that chooses the show's
+   * seats; holds past their deadline still read as held (H) until they are reclaimed.
+   */
+  async seatStates(db: Pool | PoolClient, id: string, sinceVersion: string | null): Promise<SeatStates | null> {
+    const { rows } = await db.query<SeatStates>(
+      sinceVersion === null
+        ? `SELECT s.seat_version::text AS version, NULL::int[] AS "seatNos",
+                  (SELECT string_agg(st.state::text, '' ORDER BY st.seat_no) FROM seats st WHERE st.show_id = s.id) AS states
+           FROM shows s WHERE s.id = $1`
+        : `SELECT s.seat_version::text AS version, COALESCE(c.seat_nos, '{}') AS "seatNos", COALESCE(c.states, '') AS states
+           FROM shows s, LATERAL (
+             SELECT array_agg(st.seat_no ORDER BY st.seat_no) AS seat_nos,
+                    string_agg(st.state::text, '' ORDER BY st.seat_no) AS states
+             FROM seats st WHERE st.show_id = s.id AND st.version > $2::bigint) c
+           WHERE s.id = $1`,
+      sinceVersion === null ? [id] : [id, sinceVersion],
+    );
     return rows[0] ?? null;
   }
 
@@ -70,7 +180,7 @@ export class ShowRepository {
           [limit, after.startTime, after.id],
         )
       : await this.pool.query<Show>(`SELECT ${showColumns} FROM shows s ORDER BY s.start_time, s.id LIMIT $1`, [limit]);
-    return rows;
+    return rows.map(asShow);
   }
 
   /**

@@ -4,6 +4,18 @@ import type { BookingRepository } from '../repositories/booking.repository.js';
 import { secretMatches } from '../secrets.js';
 import type { CustomerAction } from './booking-rules.js';
 import type { GrantedHold, LaneOptions, ShowLanes } from './show-lanes.js';
+import type { SeatPlans } from './seat-plans.js';
+
+/** What a hold asks for (the body of POST /api/shows/:id/book). */
+export interface HoldAsk {
+  /** How many (general admission, or best available on a seated show); 1 when nothing else is said. */
+  seats?: number | undefined;
+  /** Exactly these seats (seated shows). */
+  seat_ids?: string[] | undefined;
+  category?: string | undefined;
+  section?: string | undefined;
+  allow_split?: boolean | undefined;
+}
 
 /** Who is asking: the admin key, a hold token, or credentials that are neither. */
 export interface Caller {
@@ -22,10 +34,44 @@ export class BookingService {
   constructor(
     private readonly bookings: BookingRepository,
     private readonly lanes: ShowLanes,
+    private readonly plans: SeatPlans,
   ) {}
 
-  hold(showId: string, seats: number, options?: LaneOptions<GrantedHold>): Promise<GrantedHold> {
-    return this.lanes.hold(showId, seats, options);
+  async hold(showId: string, ask: HoldAsk, options?: LaneOptions<GrantedHold>): Promise<GrantedHold> {
+    const plan = await this.plans.get(showId);
+    if (plan === undefined) throw new AppError('show_not_found');
+    const { seat_ids: seatIds, category, section, allow_split: allowSplit } = ask;
+    if (plan === null) {
+      if (seatIds !== undefined || category !== undefined || section !== undefined || allowSplit !== undefined) {
+        throw new AppError(
+          'show_not_seated',
+          'The show has general admission: ask for a number of seats only (seat_ids, category, section and allow_split are for seated shows)',
+        );
+      }
+      return this.lanes.hold(showId, ask.seats ?? 1, options);
+    }
+    if (seatIds !== undefined) {
+      if (ask.seats !== undefined || category !== undefined || section !== undefined || allowSplit !== undefined) {
+        throw new AppError('validation_failed', 'seat_ids names the seats: send it alone', {
+          errors: [
+            { path: 'body', message: 'seat_ids cannot be combined with seats, category, section or allow_split' },
+          ],
+        });
+      }
+      return this.lanes.hold(showId, seatIds.length, options, { plan, seatNos: plan.seatNos(seatIds) });
+    }
+    if (category !== undefined && !plan.categories.includes(category)) {
+      throw new AppError('validation_failed', `The show has no category "${category}"`, {
+        errors: [{ path: 'body/category', message: `is not one of ${plan.categories.join(', ')}` }],
+      });
+    }
+    if (section !== undefined && !plan.rows.some((row) => row.section === section)) {
+      throw new AppError('validation_failed', `The show has no section "${section}"`, {
+        errors: [{ path: 'body/section', message: 'is not a section of the map' }],
+      });
+    }
+    const count = ask.seats ?? 1;
+    return this.lanes.hold(showId, count, options, { plan, best: { count, category, section, allowSplit } });
   }
 
   async get(id: string, caller: Caller): Promise<Booking> {

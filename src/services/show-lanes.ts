@@ -10,8 +10,12 @@ import {
   type GroupHold,
   type GroupHoldResult,
   type Move,
+  type SeatGroupHold,
 } from '../repositories/booking.repository.js';
 import type { DbInstant, ShowLock, ShowRepository } from '../repositories/show.repository.js';
+import { allocateBestAvailable, type BestAvailable } from '../domain/seat-allocator.js';
+import type { SeatPlan } from '../domain/seat-map.js';
+import { ShowSeats } from './show-seats.js';
 import { hashSecret, newTokens } from '../secrets.js';
 import { decide, type CustomerAction } from './booking-rules.js';
 import type { Answer, IdempotencyClaim, IdempotencyService, Recorder } from './idempotency.service.js';
@@ -24,6 +28,14 @@ export interface GrantedHold {
 
 /** Told once per group that committed holds, after commit, so they get an expiry job. */
 export type GroupCommitted = (showId: string, createdAt: Date, expiresAt: Date) => void;
+
+/** What a hold on a seated show asks for: these seats (by number), or the best available. */
+export type SeatAsk = { plan: SeatPlan; seatNos: number[] } | { plan: SeatPlan; best: BestAvailable };
+
+/** Most seated shows whose seat states this process keeps; the least recently used are dropped. */
+const MAX_SEATED_SHOWS = 64;
+/** A seated group chosen against seats that changed meanwhile is chosen again, this many times at most. */
+const MAX_SEAT_ATTEMPTS = 5;
 
 /** What a request brings to its show's queue besides what it asks for. */
 export interface LaneOptions<T> {
@@ -70,6 +82,8 @@ interface Queued<T> {
 interface HoldRequest extends Queued<GrantedHold> {
   kind: 'hold';
   seats: number;
+  /** On a seated show. */
+  seating?: SeatAsk | undefined;
 }
 
 interface ActionRequest extends Queued<Booking> {
@@ -143,12 +157,15 @@ export class ShowLanes {
   /** Hold-only groups of different shows waiting to share the next statement. */
   private readonly readyGroups: ReadyGroup[] = [];
   private statementsInFlight = 0;
+  /** Seat states of the seated shows this process sells. */
+  private readonly showSeats = new Map<string, ShowSeats>();
 
   constructor(private readonly options: ShowLanesOptions) {}
 
-  hold(showId: string, seats: number, options: LaneOptions<GrantedHold> = {}): Promise<GrantedHold> {
+  /** Holds seats: a number of them (general admission), or on a seated show what `seating` asks for. */
+  hold(showId: string, seats: number, options: LaneOptions<GrantedHold> = {}, seating?: SeatAsk): Promise<GrantedHold> {
     return new Promise<GrantedHold>((resolve, reject) => {
-      this.enqueue(showId, { kind: 'hold', seats, ...this.queued(options), resolve, reject });
+      this.enqueue(showId, { kind: 'hold', seats, seating, ...this.queued(options), resolve, reject });
     });
   }
 
@@ -262,6 +279,7 @@ export class ShowLanes {
       // A database failure fails this group only; the next group gets a fresh connection. A
       // 503 (never a 4xx): its Idempotency-Keys are released, so retries run again.
       const answer = unavailable();
+      this.showSeats.delete(showId); // what this process knows of its seats may be what rolled back
       this.options.logger.error({ err: error, showId, groupSize: group.length }, 'show group failed');
       for (const request of group) request.reject(answer);
       return;
@@ -306,6 +324,9 @@ export class ShowLanes {
       group.filter((request): request is ActionRequest => request.kind !== 'hold'),
     );
     expired.late_action = await this.applyActions(client, showId, show, actions, expired);
+    // Confirms, cancels and late actions move seats of a seated show: catch up before choosing more.
+    const seats = this.showSeats.get(showId);
+    if (seats && actions.length > 0) seats.needsRefresh = true;
     const held = await this.grantHolds(
       client,
       showId,
@@ -413,6 +434,11 @@ export class ShowLanes {
     for (const [id, booking] of tracked) {
       if (booking.movedFrom !== undefined) moves.push({ id, from: booking.movedFrom, to: booking.status });
     }
+    const seats = this.showSeats.get(showId);
+    if (seats) {
+      for (const { id } of moves) seats.forget(id);
+      for (const id of overdueIds) seats.forget(id);
+    }
     if (moves.length > 0) {
       const moved = await bookings.applyMoves(client, showId, moves, show.now);
       if (moved.length !== moves.length) {
@@ -437,6 +463,8 @@ export class ShowLanes {
     const { bookings, holdTtlSeconds, holdMaxLifetimeSeconds } = this.options;
     const ids = [...new Set(extensions.map((request) => request.bookingId))];
     const extended = await bookings.extendHolds(client, showId, ids, show.now, holdTtlSeconds, holdMaxLifetimeSeconds);
+    const seats = this.showSeats.get(showId);
+    for (const booking of extended) seats?.holdUntil(booking.id, booking.expires_at.getTime());
     const byId = new Map(extended.map((booking) => [booking.id, booking]));
     for (const request of extensions) {
       const booking = byId.get(request.bookingId);
@@ -470,6 +498,7 @@ export class ShowLanes {
     expired: GroupTally,
   ): Promise<Booking[]> {
     if (holds.length === 0) return [];
+    if (holds[0]!.seating) return this.grantSeatHolds(db, showId, holds, now, expired);
     const { bookings, idempotency, holdTtlSeconds } = this.options;
     const tokens = newTokens(holds.length);
     const requests: GroupHold[] = holds.map((request, index) => {
@@ -540,6 +569,171 @@ export class ShowLanes {
       }
     });
     return held;
+  }
+
+  /**
+   * Holds on a seated show, first come first served: the seats of each request are chosen
+   * here, in arrival order, from the show's seat states as this process knows them (chosen
+   * seats taken meanwhile: 409 seats_taken; no block free: 409 sold_out), then written by one
+   * statement (hold_seats) that refuses the whole group if the show's seats changed since
+   * those states were read. Then this catches up with the changes and chooses again. Overdue
+   * holds the statement reclaimed give their seats back to the requests it refused.
+   */
+  private async grantSeatHolds(
+    db: Pool | PoolClient,
+    showId: string,
+    holds: HoldRequest[],
+    now: DbInstant | null,
+    tally: GroupTally,
+  ): Promise<Booking[]> {
+    const { bookings, idempotency, holdTtlSeconds } = this.options;
+    const plan = holds[0]!.seating!.plan;
+    const held: Booking[] = [];
+    let pending = holds;
+    try {
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        if (attempt > MAX_SEAT_ATTEMPTS) {
+          for (const request of pending) request.outcome = { error: unavailable() };
+          break;
+        }
+        const seats = await this.seatsOf(db, showId, plan);
+        seats.releaseOverdue(Date.now());
+        const refusals = new Map<HoldRequest, AppError>();
+        const chosen = pending.map((request) => {
+          const seatNos = this.choose(seats, request.seating!);
+          if (Array.isArray(seatNos)) {
+            seats.take(seatNos);
+            return seatNos;
+          }
+          refusals.set(request, seatNos);
+          return [];
+        });
+        const tokens = newTokens(pending.length);
+        const requests: SeatGroupHold[] = pending.map((request, index) => {
+          const id = newBookingId(showId);
+          const seatNos = chosen[index]!;
+          const seatIds = seatNos.map((seatNo) => plan.seatId(seatNo));
+          const { recorder } = request;
+          const provisional = {
+            booking: {
+              id,
+              show_id: showId,
+              seats: seatNos.length,
+              seat_ids: seatIds,
+              status: 'PENDING' as const,
+              created_at: DB_NOW,
+              expires_at: DB_EXPIRES,
+              updated_at: DB_NOW,
+            },
+            holdToken: tokens[index]!,
+          };
+          return {
+            id,
+            seatNos,
+            seatIds,
+            tokenHash: hashSecret(tokens[index]!),
+            answer:
+              recorder && seatNos.length > 0
+                ? { ref: recorder.claim, response: idempotency.toRecord(recorder.claim, recorder.answer(provisional)) }
+                : undefined,
+          };
+        });
+        const results = await bookings.holdSeats(db, showId, seats.version, requests, holdTtlSeconds, now);
+        const first = results[0]!;
+        if (first.outcome === 'stale') {
+          chosen.forEach((seatNos) => seats.release(seatNos));
+          seats.needsRefresh = true;
+          continue;
+        }
+        seats.version = first.versionAfter!;
+        const freed = first.freed ?? [];
+        seats.release(freed);
+        tally.reclaim += first.reclaimed;
+        if (first.outcome === 'conflict') {
+          // A seat counted free (a hold this process thought overdue, extended elsewhere?) was
+          // not: read every seat again (an extension changes no seat, so no version tells it).
+          seats.reset();
+          continue;
+        }
+        const again: HoldRequest[] = [];
+        pending.forEach((request, index) => {
+          const { outcome, booking } = results[index]!;
+          if (outcome !== 'held') seats.release(chosen[index]!);
+          switch (outcome) {
+            case 'held':
+              request.outcome = { value: { booking: booking!, holdToken: tokens[index]! } };
+              held.push(booking!);
+              seats.holdUntil(booking!.id, booking!.expires_at.getTime(), chosen[index]);
+              break;
+            case 'refused':
+              // Seats of reclaimed holds came free after this was refused: it is chosen again.
+              if (freed.length > 0) again.push(request);
+              else request.outcome = { error: refusals.get(request)! };
+              break;
+            case 'show_started':
+              request.outcome = { error: new AppError('show_started', 'Seats can no longer be held for this show') };
+              break;
+            case 'taken_over':
+              request.outcome = {
+                error: new AppError('idempotency_in_progress', 'The Idempotency-Key was taken over by a retry'),
+              };
+              break;
+            case 'show_not_found':
+              request.outcome = { error: new AppError('show_not_found') };
+              break;
+            case 'not_seated':
+            case 'stale':
+            case 'conflict':
+              throw new Error(`hold_seats answered ${outcome} for one request of a group`);
+          }
+        });
+        pending = again;
+      }
+    } catch (error) {
+      // The seat states may no longer match what the database has: read them again next time.
+      this.showSeats.delete(showId);
+      throw error;
+    }
+    return held;
+  }
+
+  /** The seats a request gets from the states known, or why it gets none. */
+  private choose(seats: ShowSeats, ask: SeatAsk): number[] | AppError {
+    if ('seatNos' in ask) {
+      const taken = ask.seatNos.filter((seatNo) => !seats.isFree(seatNo));
+      if (taken.length === 0) return [...ask.seatNos].sort((a, b) => a - b);
+      const ids = taken.map((seatNo) => ask.plan.seatId(seatNo));
+      return new AppError('seats_taken', `Already held or sold: ${ids.join(', ')}`, { taken_seat_ids: ids });
+    }
+    const { best } = ask;
+    const seatNos = allocateBestAvailable(ask.plan.rows, seats.free, seats.rowFree, best);
+    if (seatNos) return seatNos;
+    const available = seats.freeIn(best.category, best.section);
+    return new AppError(
+      'sold_out',
+      available >= best.count
+        ? `No ${best.count} adjacent seats are free in one row (${available} seat(s) are free apart; allow_split takes them)`
+        : `Only ${available} seat(s) are available`,
+      { available_seats: available },
+    );
+  }
+
+  /** The show's seat states, caught up with the database if something changed them. */
+  private async seatsOf(db: Pool | PoolClient, showId: string, plan: SeatPlan): Promise<ShowSeats> {
+    let seats = this.showSeats.get(showId);
+    if (seats && seats.plan === plan) {
+      this.showSeats.delete(showId); // most recently used last
+    } else {
+      seats = new ShowSeats(plan);
+    }
+    this.showSeats.set(showId, seats);
+    if (this.showSeats.size > MAX_SEATED_SHOWS) this.showSeats.delete(this.showSeats.keys().next().value!);
+    if (seats.needsRefresh) {
+      const states = await this.options.shows.seatStates(db, showId, seats.version === '' ? null : seats.version);
+      if (!states) throw new AppError('show_not_found');
+      seats.apply(states);
+    }
+    return seats;
   }
 
   /**

@@ -1,7 +1,8 @@
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import { UUID_PATTERN } from '../domain/common.js';
 import { AppError } from '../errors.js';
-import type { NewShow, Show } from '../domain/show.js';
+import { SeatPlan } from '../domain/seat-map.js';
+import type { NewShow, SeatMapState, Show } from '../domain/show.js';
 import type { ShowPageCursor, ShowRepository } from '../repositories/show.repository.js';
 import type { IdempotencyService, Recorder } from './idempotency.service.js';
 
@@ -64,7 +65,13 @@ export class ShowService {
   }
 
   private async insert(show: NewShow, client?: PoolClient): Promise<Show> {
-    const created = await this.shows.create(show, client);
+    if ((show.total_seats === undefined) === (show.seat_map === undefined)) {
+      throw new AppError('validation_failed', 'Send either total_seats (general admission) or seat_map, not both', {
+        errors: [{ path: 'body', message: 'must have exactly one of total_seats and seat_map' }],
+      });
+    }
+    const plan = show.seat_map ? SeatPlan.fromInput(show.seat_map) : null;
+    const created = await this.shows.create(show, plan, client);
     if (!created) throw new AppError('start_time_in_past', 'start_time must be in the future');
     return created;
   }
@@ -73,6 +80,29 @@ export class ShowService {
     const show = await this.shows.findById(id);
     if (!show) throw new AppError('show_not_found');
     return show;
+  }
+
+  /** A seated show's map with every seat's state, from one snapshot. */
+  async seats(id: string): Promise<SeatMapState> {
+    const now = await this.shows.seatStatesNow(id);
+    if (!now) {
+      const map = await this.shows.seatMap(id);
+      if (map === undefined) throw new AppError('show_not_found');
+      throw new AppError('show_not_seated', 'The show has general admission: it has no seat map');
+    }
+    let next = 0;
+    return {
+      show_id: id,
+      version: now.version,
+      sections: now.map.sections.map((section) => ({
+        name: section.name,
+        rows: section.rows.map((row) => {
+          const status = now.states.slice(next, next + row.seats);
+          next += row.seats;
+          return { label: row.label, category: row.category, seats: row.seats, status };
+        }),
+      })),
+    };
   }
 
   async list(limit: number, cursor: string | undefined): Promise<ShowPage> {

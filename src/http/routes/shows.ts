@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { RouteContext } from './context.js';
 import { HeldBooking } from '../../domain/booking.js';
-import { NewShow, Show } from '../../domain/show.js';
+import { NewShow, SeatMapState, Show } from '../../domain/show.js';
 import type { GrantedHold } from '../../services/show-lanes.js';
 import type { Answer } from '../../services/idempotency.service.js';
 import { sendAnswer } from '../idempotency.js';
@@ -82,6 +82,21 @@ export const showRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
     async (request) => shows.get(request.params.id),
   );
 
+  app.get(
+    '/api/shows/:id/seats',
+    {
+      schema: {
+        summary: 'Get the seat map of a seated show with the state of every seat',
+        description:
+          'From one snapshot. Per row, status has one character per seat (seat 1 first): F free, H held, S sold, B blocked; a hold past its expires_at reads as free. A show with general admission: 409 show_not_seated.',
+        tags: ['shows'],
+        params: IdParams,
+        response: { 200: SeatMapState, ...problems(400, 404, 409, 503) },
+      },
+    },
+    async (request) => shows.seats(request.params.id),
+  );
+
   app.post(
     '/api/shows/:id/book',
     {
@@ -94,7 +109,7 @@ export const showRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
       onSend: idempotency.settle,
       schema: {
         summary: 'Hold seats for a show',
-        description: `Holds the seats as PENDING until expires_at (HOLD_TTL_SECONDS, by default 2 minutes); confirm them before then. All or nothing: 409 sold_out when fewer seats are free. At most ${config.MAX_SEATS_PER_BOOKING} seats per booking. 503 with Retry-After when the show is too busy to answer within REQUEST_TIMEOUT_MS.`,
+        description: `Holds the seats as PENDING until expires_at (HOLD_TTL_SECONDS, by default 2 minutes); confirm them before then. All or nothing: 409 sold_out when fewer seats are free. On a seated show: seat_ids holds exactly those seats (409 seats_taken naming those already held or sold), or seats holds the best available (adjacent in one row, best row first, nearest the row's centre, never leaving a single seat between taken ones when avoidable; 409 sold_out when no row has them together, unless allow_split). At most ${config.MAX_SEATS_PER_BOOKING} seats per booking. 503 with Retry-After when the show is too busy to answer within REQUEST_TIMEOUT_MS.`,
         tags: ['bookings'],
         params: IdParams,
         headers: IdempotencyHeaders,
@@ -104,7 +119,7 @@ export const showRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
       },
     },
     async (request, reply) => {
-      const held = await bookings.hold(request.params.id, request.body.seats ?? 1, {
+      const held = await bookings.hold(request.params.id, request.body, {
         recorder: idempotency.recorder(request, holdAnswer),
         isGone: () => reply.raw.destroyed,
       });

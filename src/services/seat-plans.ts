@@ -1,0 +1,33 @@
+import { SeatPlan } from '../domain/seat-map.js';
+import type { ShowRepository } from '../repositories/show.repository.js';
+
+/** Most shows whose seating this process remembers; the least recently used are forgotten. */
+const MAX_REMEMBERED = 2_000;
+
+/**
+ * Each show's seating, read once: null for general admission, or its seat plan (the map with
+ * its seats numbered). A show's seating never changes kind, so a hold on a show already seen
+ * costs no query to know how it is sold.
+ */
+export class SeatPlans {
+  private readonly plans = new Map<string, SeatPlan | null>();
+
+  constructor(private readonly shows: ShowRepository) {}
+
+  /** The show's plan, null for general admission, undefined when there is no such show. */
+  async get(showId: string): Promise<SeatPlan | null | undefined> {
+    const known = this.plans.get(showId);
+    if (known !== undefined) {
+      // Most recently used last: Map keeps insertion order.
+      this.plans.delete(showId);
+      this.plans.set(showId, known);
+      return known;
+    }
+    const map = await this.shows.seatMap(showId);
+    if (map === undefined) return undefined;
+    const plan = map === null ? null : new SeatPlan(map);
+    this.plans.set(showId, plan);
+    if (this.plans.size > MAX_REMEMBERED) this.plans.delete(this.plans.keys().next().value!);
+    return plan;
+  }
+}
