@@ -4,7 +4,7 @@ import { ShowRepository, type CounterMismatch } from '../repositories/show.repos
 import { runEntryPoint } from '../runtime.js';
 
 // `npm run check:consistency`: compares every show's seat counters with its booking rows
-// and lists each difference. Exit 0 when all agree, 1 when any differs (or on failure).
+// (and a seated show's seats with both) and lists each difference. Exit 0 when all agree, 1 when any differs (or on failure).
 
 function describe(show: CounterMismatch): string {
   const parts = [
@@ -20,14 +20,16 @@ await runEntryPoint('Consistency check', async (config) => {
   // A read-only report over every show: no statement timeout cuts it short on a large database.
   const pool = createPool(config.DATABASE_URL, { max: 2, lockTimeoutMs: 0, statementTimeoutMs: 0 });
   try {
-    const { checked, mismatches } = await new ShowRepository(pool).counterMismatches();
+    const { checked, mismatches, seatMismatches } = await new ShowRepository(pool).counterMismatches();
     for (const show of mismatches) process.stdout.write(`${describe(show)}\n`);
+    for (const seat of seatMismatches) process.stdout.write(`show ${seat.id}: ${seat.problem}\n`);
+    const differ = new Set([...mismatches.map((show) => show.id), ...seatMismatches.map((seat) => seat.id)]).size;
     process.stdout.write(
-      mismatches.length === 0
-        ? `checked ${checked} shows: counters match their bookings\n`
-        : `checked ${checked} shows: ${mismatches.length} differ\n`,
+      differ === 0
+        ? `checked ${checked} shows: counters match their bookings and seats\n`
+        : `checked ${checked} shows: ${differ} differ\n`,
     );
-    process.exitCode = mismatches.length === 0 ? 0 : 1;
+    process.exitCode = differ === 0 ? 0 : 1;
   } finally {
     await pool.end();
   }

@@ -27,6 +27,46 @@ export interface CounterMismatch {
   confirmedRowSeats: number;
 }
 
+/** One way a seated show's seat rows disagree with its counters or its bookings. */
+export interface SeatMismatch {
+  id: string;
+  problem: string;
+}
+
+// Seated shows: category counters = their seat rows; show counters = the sum of its
+// categories; a PENDING booking owns its seats held, a CONFIRMED one sold, any other none; a
+// seat's owner is a live booking of the same show that lists it.
+const SEAT_MISMATCHES = `
+  SELECT c.show_id AS id,
+         format('category %s: held_seats %s vs %s held seats, sold_seats %s vs %s sold seats',
+                c.name, c.held_seats, r.held, c.sold_seats, r.sold) AS problem
+  FROM show_categories c
+  LEFT JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE st.state = 'H') AS held, count(*) FILTER (WHERE st.state = 'S') AS sold
+    FROM seats st WHERE st.show_id = c.show_id AND st.category = c.category) r ON true
+  WHERE c.held_seats <> r.held OR c.sold_seats <> r.sold
+  UNION ALL
+  SELECT s.id, format('held_seats %s, confirmed_seats %s vs %s held, %s sold in its categories',
+                      s.held_seats, s.confirmed_seats, sum(c.held_seats), sum(c.sold_seats))
+  FROM shows s JOIN show_categories c ON c.show_id = s.id
+  GROUP BY s.id HAVING s.held_seats <> sum(c.held_seats) OR s.confirmed_seats <> sum(c.sold_seats)
+  UNION ALL
+  SELECT b.show_id, format('booking %s (%s) owns %s of its %s seats as it should', b.id, b.status, count(st.seat_no),
+                           b.seats)
+  FROM bookings b
+  LEFT JOIN seats st ON st.show_id = b.show_id AND st.seat_no = ANY (b.seat_nos) AND st.booking_id = b.id
+    AND st.state = CASE b.status WHEN 'CONFIRMED' THEN 'S'::"char" ELSE 'H'::"char" END
+  WHERE b.seat_nos IS NOT NULL
+  GROUP BY b.id
+  HAVING count(st.seat_no) <> CASE WHEN b.status IN ('PENDING', 'CONFIRMED') THEN b.seats ELSE 0 END
+  UNION ALL
+  SELECT st.show_id, format('seat %s is owned by booking %s, which does not hold it', st.seat_no, st.booking_id)
+  FROM seats st LEFT JOIN bookings b ON b.id = st.booking_id
+  WHERE st.booking_id IS NOT NULL
+    AND (b.show_id IS DISTINCT FROM st.show_id OR b.status NOT IN ('PENDING', 'CONFIRMED')
+         OR NOT st.seat_no = ANY (b.seat_nos))
+  ORDER BY 1, 2`;
+
 export interface ShowPageCursor {
   startTime: string;
   id: string;
@@ -217,10 +257,15 @@ export class ShowRepository {
 
   /**
    * Every show whose counters disagree with its booking rows, or that holds and sells more
-   * seats than it has, read from one snapshot. The constraints and the single-statement
+   * seats than it has, and every disagreement between a seated show's seats, its category
+   * counters and its bookings, read from one snapshot. The constraints and the single-statement
    * updates should make this always empty; operators and the fault tests check that it is.
    */
-  async counterMismatches(): Promise<{ checked: number; mismatches: CounterMismatch[] }> {
+  async counterMismatches(): Promise<{
+    checked: number;
+    mismatches: CounterMismatch[];
+    seatMismatches: SeatMismatch[];
+  }> {
     return withTransaction(this.pool, async (client) => {
       await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
       const { rows } = await client.query<CounterMismatch>(
@@ -237,8 +282,9 @@ export class ShowRepository {
             OR s.held_seats + s.confirmed_seats > s.total_seats
          ORDER BY s.start_time, s.id`,
       );
+      const { rows: seats } = await client.query<SeatMismatch>(SEAT_MISMATCHES);
       const { rows: count } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM shows');
-      return { checked: count[0]!.n, mismatches: rows };
+      return { checked: count[0]!.n, mismatches: rows, seatMismatches: seats };
     });
   }
 }

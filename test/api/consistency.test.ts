@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createShow, hold, startTestApp, type TestContext } from '../helpers.js';
+import { admin, createShow, futureIso, hold, startTestApp, type TestContext } from '../helpers.js';
 
 // `npm run check:consistency` runs the built file; here the same entry point runs from source.
 async function checkConsistency(databaseUrl: string): Promise<{ code: number | null; output: string }> {
@@ -26,7 +26,7 @@ it('check:consistency exits 0 when every counter matches, 1 listing each show th
   const show = await createShow(ctx.app, { title: 'Consistent', total_seats: 5 });
   await hold(ctx.app, show.id, 2);
   const fine = await checkConsistency(ctx.database.url);
-  expect(fine).toEqual({ code: 0, output: 'checked 1 shows: counters match their bookings\n' });
+  expect(fine).toEqual({ code: 0, output: 'checked 1 shows: counters match their bookings and seats\n' });
 
   // What a bug in the code would leave: a counter that no longer matches the rows.
   await ctx.pool.query('UPDATE shows SET held_seats = held_seats + 1 WHERE id = $1', [show.id]);
@@ -34,6 +34,37 @@ it('check:consistency exits 0 when every counter matches, 1 listing each show th
   expect(broken.code).toBe(1);
   expect(broken.output).toBe(
     `show ${show.id} "Consistent": held_seats 3 vs 2 in PENDING bookings; confirmed_seats 0 vs 0 in CONFIRMED bookings\n` +
+      'checked 1 shows: 1 differ\n',
+  );
+});
+
+it("check:consistency checks a seated show's seats against its category counters and bookings", async () => {
+  const created = await ctx.app.inject({
+    method: 'POST',
+    url: '/api/shows',
+    headers: admin,
+    payload: {
+      title: 'Seated',
+      start_time: futureIso(),
+      seat_map: { sections: [{ name: 'S', rows: [{ label: 'A', seats: 4 }] }] },
+    },
+  });
+  const show = created.json<{ id: string }>();
+  const held = await ctx.app.inject({ method: 'POST', url: `/api/shows/${show.id}/book`, payload: { seats: 2 } });
+  expect(held.statusCode).toBe(201);
+  await ctx.pool.query('DELETE FROM bookings WHERE show_id <> $1', [show.id]); // the first test's show is broken on purpose
+  await ctx.pool.query('DELETE FROM shows WHERE id <> $1', [show.id]);
+  expect(await checkConsistency(ctx.database.url)).toEqual({
+    code: 0,
+    output: 'checked 1 shows: counters match their bookings and seats\n',
+  });
+
+  await ctx.pool.query('UPDATE show_categories SET held_seats = 0 WHERE show_id = $1', [show.id]);
+  const broken = await checkConsistency(ctx.database.url);
+  expect(broken.code).toBe(1);
+  expect(broken.output).toBe(
+    `show ${show.id}: category standard: held_seats 0 vs 2 held seats, sold_seats 0 vs 0 sold seats\n` +
+      `show ${show.id}: held_seats 2, confirmed_seats 0 vs 0 held, 0 sold in its categories\n` +
       'checked 1 shows: 1 differ\n',
   );
 });

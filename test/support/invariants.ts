@@ -131,8 +131,9 @@ export async function checkInvariants(options: InvariantOptions) {
     expect(rows[0]?.late_s ?? 0, 'seconds between a deadline and its EXPIRED status').toBeLessThanOrEqual(bound);
   }
 
-  const { mismatches } = await new ShowRepository(pool).counterMismatches();
+  const { mismatches, seatMismatches } = await new ShowRepository(pool).counterMismatches();
   expect(mismatches, 'shows whose counters differ from their bookings').toEqual([]);
+  expect(seatMismatches, 'seated shows whose seats differ from their counters or bookings').toEqual([]);
 
   const { rows: shows } = await pool.query<{ id: string; total: number; confirmed: number; active: number }>(
     `SELECT s.id, s.total_seats AS total,
