@@ -18,6 +18,7 @@ export type Show = MethodResponse<SeatHoldApi, 'get', '/api/shows/{id}'>;
 export type ShowListItem = MethodResponse<SeatHoldApi, 'get', '/api/shows'>[number];
 export type Hold = MethodResponse<SeatHoldApi, 'post', '/api/shows/{id}/book'>;
 export type Booking = MethodResponse<SeatHoldApi, 'get', '/api/bookings/{id}'>;
+export type SeatMapState = MethodResponse<SeatHoldApi, 'get', '/api/shows/{id}/seats'>;
 export type NewShow = Body<'/api/shows', 'post'>;
 export type HoldRequest = Body<'/api/shows/{id}/book', 'post'>;
 export type ShowQuery = NonNullable<paths['/api/shows']['get']['parameters']['query']>;
@@ -132,11 +133,18 @@ export function createSeatHoldClient(options: SeatHoldClientOptions) {
     async getShow(id: string): Promise<Show> {
       return ok(await api.GET('/api/shows/{id}', { params: { path: { id } } }));
     },
+    /** A seated show's map with every seat's state (F free, H held, S sold, B blocked). */
+    async getSeats(id: string): Promise<SeatMapState> {
+      return ok(await api.GET('/api/shows/{id}/seats', { params: { path: { id } } }));
+    },
     /** Needs the admin key. */
     async createShow(show: NewShow, call: Idempotent = {}): Promise<Show> {
       return ok(await api.POST('/api/shows', { params: { header: idempotency(call) }, body: show }));
     },
-    /** Holds seats (one by default); keep the answer's `hold_token` to confirm or cancel. */
+    /**
+     * Holds seats (one by default; on a seated show `{ seat_ids }` or the best available
+     * `{ seats, category?, section?, allow_split? }`); keep the answer's `hold_token` to confirm or cancel.
+     */
     async hold(showId: string, request: HoldRequest = {}, call: Idempotent = {}): Promise<Hold> {
       return ok(
         await api.POST('/api/shows/{id}/book', {

@@ -153,9 +153,18 @@ export interface paths {
                             description: string | null;
                             /** Format: date-time */
                             start_time: string;
+                            /**
+                             * @description assigned: the show has a seat map (GET /api/shows/{id}/seats)
+                             * @enum {unknown}
+                             */
+                            seating: "general_admission" | "assigned";
                             total_seats: number;
                             /** @description Seats neither confirmed nor held by an unexpired hold */
                             available_seats: number;
+                            /** @description Assigned seating only: available seats per category */
+                            available_by_category?: {
+                                [key: string]: number;
+                            };
                             /** Format: date-time */
                             created_at: string;
                         }[];
@@ -236,7 +245,46 @@ export interface paths {
                          * @example 2031-05-01T20:00:00Z
                          */
                         start_time: string;
-                        total_seats: number;
+                        /** @description General admission: this many seats. Send either total_seats or seat_map. */
+                        total_seats?: number;
+                        /**
+                         * @description Assigned seating. Rows are listed best first; a seat id is <section>-<row>-<number>.
+                         * @example {
+                         *       "sections": [
+                         *         {
+                         *           "name": "Stalls",
+                         *           "rows": [
+                         *             {
+                         *               "label": "A",
+                         *               "seats": 20,
+                         *               "category": "premium"
+                         *             },
+                         *             {
+                         *               "label": "B",
+                         *               "seats": 22
+                         *             }
+                         *           ]
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        seat_map?: {
+                            sections: {
+                                /** @description Section name, unique in the map; no "-" */
+                                name: string;
+                                rows: {
+                                    /** @description Row label, unique in its section; no "-" */
+                                    label: string;
+                                    /** @description Seats numbered 1..seats, left to right */
+                                    seats: number;
+                                    /**
+                                     * @description A free label: price tier, accessibility…
+                                     * @default standard
+                                     */
+                                    category?: string;
+                                }[];
+                            }[];
+                        };
                     };
                 };
             };
@@ -257,9 +305,18 @@ export interface paths {
                             description: string | null;
                             /** Format: date-time */
                             start_time: string;
+                            /**
+                             * @description assigned: the show has a seat map (GET /api/shows/{id}/seats)
+                             * @enum {unknown}
+                             */
+                            seating: "general_admission" | "assigned";
                             total_seats: number;
                             /** @description Seats neither confirmed nor held by an unexpired hold */
                             available_seats: number;
+                            /** @description Assigned seating only: available seats per category */
+                            available_by_category?: {
+                                [key: string]: number;
+                            };
                             /** Format: date-time */
                             created_at: string;
                         };
@@ -501,9 +558,18 @@ export interface paths {
                             description: string | null;
                             /** Format: date-time */
                             start_time: string;
+                            /**
+                             * @description assigned: the show has a seat map (GET /api/shows/{id}/seats)
+                             * @enum {unknown}
+                             */
+                            seating: "general_admission" | "assigned";
                             total_seats: number;
                             /** @description Seats neither confirmed nor held by an unexpired hold */
                             available_seats: number;
+                            /** @description Assigned seating only: available seats per category */
+                            available_by_category?: {
+                                [key: string]: number;
+                            };
                             /** Format: date-time */
                             created_at: string;
                         };
@@ -591,6 +657,162 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/shows/{id}/seats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the seat map of a seated show with the state of every seat
+         * @description From one snapshot. Per row, status has one character per seat (seat 1 first): F free, H held, S sold, B blocked; a hold past its expires_at reads as free. A show with general admission: 409 show_not_seated.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description UUID, canonical form */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description UUID, canonical form
+                             */
+                            show_id: string;
+                            /** @description Moves with every change to the seats of the show */
+                            version: string;
+                            sections: {
+                                name: string;
+                                rows: {
+                                    label: string;
+                                    category: string;
+                                    seats: number;
+                                    /** @description One character per seat, seat 1 first: F free, H held, S sold, B blocked. A hold past its expires_at reads as free. */
+                                    status: string;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/shows/{id}/book": {
         parameters: {
             query?: never;
@@ -602,7 +824,7 @@ export interface paths {
         put?: never;
         /**
          * Hold seats for a show
-         * @description Holds the seats as PENDING until expires_at (HOLD_TTL_SECONDS, by default 2 minutes); confirm them before then. All or nothing: 409 sold_out when fewer seats are free. At most 10 seats per booking. 503 with Retry-After when the show is too busy to answer within REQUEST_TIMEOUT_MS.
+         * @description Holds the seats as PENDING until expires_at (HOLD_TTL_SECONDS, by default 2 minutes); confirm them before then. All or nothing: 409 sold_out when fewer seats are free. On a seated show: seat_ids holds exactly those seats (409 seats_taken naming those already held or sold), or seats holds the best available (adjacent in one row, best row first, nearest the row's centre, never leaving a single seat between taken ones when avoidable; 409 sold_out when no row has them together, unless allow_split). At most 10 seats per booking. 503 with Retry-After when the show is too busy to answer within REQUEST_TIMEOUT_MS.
          */
         post: {
             parameters: {
@@ -617,15 +839,20 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            /** @description Optional; no body holds one seat */
+            /** @description Optional; no body holds one seat. On a seated show: seat_ids (chosen seats), or seats with optional category, section and allow_split (best available). */
             requestBody?: {
                 content: {
                     "application/json": {
-                        /**
-                         * @description Seats to hold
-                         * @default 1
-                         */
+                        /** @description Seats to hold (1 when left out); on a seated show, the best available */
                         seats?: number;
+                        /** @description Seated shows: exactly these seats (all or nothing); send alone */
+                        seat_ids?: string[];
+                        /** @description Seated shows, best available: only this category */
+                        category?: string;
+                        /** @description Seated shows, best available: only this section */
+                        section?: string;
+                        /** @description Seated shows, best available: when no row has the seats together, take the best free seats apart */
+                        allow_split?: boolean;
                     };
                 };
             };
@@ -648,6 +875,8 @@ export interface paths {
                              */
                             show_id: string;
                             seats: number;
+                            /** @description The seats, on a show with a seat map (Section-Row-Number) */
+                            seat_ids?: string[];
                             /** @enum {unknown} */
                             status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
                             /**
@@ -905,6 +1134,8 @@ export interface paths {
                              */
                             show_id: string;
                             seats: number;
+                            /** @description The seats, on a show with a seat map (Section-Row-Number) */
+                            seat_ids?: string[];
                             /** @enum {unknown} */
                             status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
                             /**
@@ -1119,6 +1350,8 @@ export interface paths {
                              */
                             show_id: string;
                             seats: number;
+                            /** @description The seats, on a show with a seat map (Section-Row-Number) */
+                            seat_ids?: string[];
                             /** @enum {unknown} */
                             status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
                             /**
@@ -1427,6 +1660,8 @@ export interface paths {
                              */
                             show_id: string;
                             seats: number;
+                            /** @description The seats, on a show with a seat map (Section-Row-Number) */
+                            seat_ids?: string[];
                             /** @enum {unknown} */
                             status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
                             /**
@@ -1735,6 +1970,8 @@ export interface paths {
                              */
                             show_id: string;
                             seats: number;
+                            /** @description The seats, on a show with a seat map (Section-Row-Number) */
+                            seat_ids?: string[];
                             /** @enum {unknown} */
                             status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
                             /**

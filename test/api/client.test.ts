@@ -89,6 +89,27 @@ describe('the typed client', () => {
     expect((await client.getShow(created.id)).available_seats).toBe(3);
   });
 
+  it('creates a seated show, reads its seats, holds chosen and best-available seats', async () => {
+    const created = await adminClient.createShow({
+      title: 'Seated',
+      start_time: futureIso(),
+      seat_map: { sections: [{ name: 'Stalls', rows: [{ label: 'A', seats: 6, category: 'premium' }] }] },
+    });
+    expect(created).toMatchObject({ seating: 'assigned', total_seats: 6, available_by_category: { premium: 6 } });
+    const chosen = await client.hold(created.id, { seat_ids: ['Stalls-A-1'] });
+    expectTypeOf(chosen.seat_ids).toEqualTypeOf<string[] | undefined>();
+    expect(chosen.seat_ids).toEqual(['Stalls-A-1']);
+    // Seats 3–4 are nearest the centre but would leave seat 2 alone between taken seats.
+    expect((await client.hold(created.id, { seats: 2, category: 'premium' })).seat_ids).toEqual([
+      'Stalls-A-2',
+      'Stalls-A-3',
+    ]);
+    const seats = await client.getSeats(created.id);
+    expect(seats.sections[0]!.rows[0]).toEqual({ label: 'A', category: 'premium', seats: 6, status: 'HHHFFF' });
+    const taken = await problem(client.hold(created.id, { seat_ids: ['Stalls-A-1'] }), 409, 'seats_taken');
+    expect(taken.extra.taken_seat_ids).toEqual(['Stalls-A-1']);
+  });
+
   it('throws every error as a typed SeatHoldProblem', async () => {
     await problem(client.getShow(unknownId), 404, 'show_not_found');
     await problem(client.hold(unknownId), 404, 'show_not_found');

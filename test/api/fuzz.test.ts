@@ -9,11 +9,30 @@ import { admin, createShow, hold, startTestApp, type HeldBooking, type TestConte
 
 let ctx: TestContext;
 let showId: string;
+let seatedId: string;
 let booking: HeldBooking;
+const seatMap = {
+  sections: [
+    {
+      name: 'Stalls',
+      rows: [
+        { label: 'A', seats: 1000, category: 'premium' },
+        ...Array.from({ length: 40 }, (_, i) => ({ label: `R${i}`, seats: 1000 })),
+      ],
+    },
+  ],
+};
 beforeAll(async () => {
   ctx = await startTestApp({ MAX_SEATS_PER_BOOKING: '4' });
   showId = (await createShow(ctx.app, { total_seats: 100_000 })).id;
   booking = await hold(ctx.app, showId);
+  const seated = await ctx.app.inject({
+    method: 'POST',
+    url: '/api/shows',
+    headers: admin,
+    payload: { title: 'Seated', start_time: '2031-01-01T20:00:00Z', seat_map: seatMap },
+  });
+  seatedId = seated.json<{ id: string }>().id;
 });
 afterAll(() => ctx.close());
 
@@ -71,6 +90,8 @@ const uuidSpelling = fc.oneof(
 );
 const knownId = fc.constantFrom<() => string>(
   () => showId,
+  () => seatedId,
+  () => seatedId,
   () => booking.id,
   () => `urn:uuid:${showId}`,
   () => `urn:uuid:${booking.id}`,
@@ -98,6 +119,53 @@ const showFields = fc.record(
     ),
     total_seats: fc.oneof(number, anyValue),
     seats: fc.oneof(number, anyValue),
+    seat_map: fc.oneof(
+      anyValue,
+      fc.record({
+        sections: fc.array(
+          fc.record(
+            {
+              name: fc.oneof(text, fc.constantFrom('Stalls', 'A-B', ' ', 'Stalls'), anyValue),
+              rows: fc.array(
+                fc.record(
+                  {
+                    label: fc.oneof(text, fc.constantFrom('A', 'A'), anyValue),
+                    seats: fc.oneof(fc.integer({ min: 0, max: 1001 }), anyValue),
+                    category: fc.oneof(text, anyValue),
+                  },
+                  { requiredKeys: [] },
+                ),
+                { maxLength: 4 },
+              ),
+            },
+            { requiredKeys: [] },
+          ),
+          { maxLength: 3 },
+        ),
+      }),
+    ),
+    seat_ids: fc.oneof(
+      fc.array(
+        fc.oneof(
+          text,
+          fc.constantFrom(
+            'Stalls-A-1',
+            'Stalls-A-1000',
+            'Stalls-A-1001',
+            'Stalls-A-0',
+            'Stalls-R39-7',
+            'Stalls-A-01',
+            'Stalls--A-1',
+            '-',
+          ),
+        ),
+        { maxLength: 6 },
+      ),
+      anyValue,
+    ),
+    category: fc.oneof(fc.constantFrom('premium', 'standard'), text, anyValue),
+    section: fc.oneof(fc.constantFrom('Stalls'), text, anyValue),
+    allow_split: fc.oneof(fc.boolean(), anyValue),
   },
   { requiredKeys: [] },
 );
@@ -197,6 +265,7 @@ const routes: Route[] = [
   { method: 'POST', path: () => '/api/shows' },
   { method: 'GET', path: () => '/api/shows' },
   { method: 'GET', path: (value) => `/api/shows/${value}` },
+  { method: 'GET', path: (value) => `/api/shows/${value}/seats` },
   { method: 'POST', path: (value) => `/api/shows/${value}/book` },
   { method: 'GET', path: (value) => `/api/bookings/${value}` },
   { method: 'POST', path: (value) => `/api/bookings/${value}/confirm` },
@@ -207,14 +276,20 @@ const routes: Route[] = [
   { method: 'PATCH', path: (value) => `/api/nothing/${value}` },
 ];
 
-function expectWellFormed(response: { statusCode: number; headers: Record<string, unknown>; body: string }) {
+/** `echoes`: input the answer may repeat back (an unknown seat id is named), left out of the leak check. */
+function expectWellFormed(
+  response: { statusCode: number; headers: Record<string, unknown>; body: string },
+  echoes: string[] = [],
+) {
   expect(response.statusCode).toBeLessThan(500);
   if (response.statusCode < 400) return;
   expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
   const problem = JSON.parse(response.body) as { code: string; status: number; detail: string };
   expect(codes.has(problem.code), `unknown code ${problem.code}`).toBe(true);
   expect(problem.status).toBe(response.statusCode);
-  expect(response.body).not.toMatch(/\/work\/|node_modules|\bat .*\.[jt]s:\d|SELECT |INSERT |UPDATE /);
+  let body = response.body;
+  for (const echo of echoes) body = body.split(JSON.stringify(echo).slice(1, -1)).join('');
+  expect(body).not.toMatch(/\/work\/|node_modules|\bat .*\.[jt]s:\d|SELECT |INSERT |UPDATE /);
 }
 
 describe('fuzzing every route', () => {
@@ -239,6 +314,76 @@ describe('fuzzing every route', () => {
         },
       ),
       { numRuns: RUNS },
+    );
+  });
+
+  it('a seated show answers every hold body with 201, 400 or 409, the seats it names or none', async () => {
+    const seatId = fc.oneof(
+      fc.integer({ min: 1, max: 1000 }).map((n) => `Stalls-A-${n}`),
+      fc.tuple(fc.integer({ min: 0, max: 39 }), fc.integer({ min: 0, max: 1001 })).map(([r, n]) => `Stalls-R${r}-${n}`),
+      text,
+    );
+    const holdBody = fc.oneof(
+      fc.record({ seat_ids: fc.array(seatId, { minLength: 0, maxLength: 5 }) }),
+      fc.record(
+        {
+          seats: fc.integer({ min: 0, max: 5 }),
+          category: fc.oneof(fc.constantFrom('premium', 'standard'), text),
+          section: fc.oneof(fc.constant('Stalls'), text),
+          allow_split: fc.boolean(),
+        },
+        { requiredKeys: [] },
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(holdBody, async (payload) => {
+        const response = await ctx.app.inject({ method: 'POST', url: `/api/shows/${seatedId}/book`, payload });
+        expectWellFormed(
+          response,
+          Object.values(payload)
+            .flat()
+            .filter((value): value is string => typeof value === 'string'),
+        );
+        expect([201, 400, 409]).toContain(response.statusCode);
+        if (response.statusCode === 201 && 'seat_ids' in payload) {
+          expect(response.json<{ seat_ids: string[] }>().seat_ids.sort()).toEqual([...payload.seat_ids].sort());
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('stores seat map names verbatim, or refuses them with a 400', async () => {
+    await fc.assert(
+      fc.asyncProperty(text, text, text, async (name, label, category) => {
+        const response = await ctx.app.inject({
+          method: 'POST',
+          url: '/api/shows',
+          headers: admin,
+          payload: {
+            title: 'Map',
+            start_time: '2031-01-01T20:00:00Z',
+            seat_map: { sections: [{ name, rows: [{ label, seats: 2, category }] }] },
+          },
+        });
+        expectWellFormed(response);
+        if (response.statusCode !== 201) {
+          expect(response.statusCode).toBe(400);
+          return;
+        }
+        const { id } = response.json<{ id: string }>();
+        const seats = await ctx.app.inject({ method: 'GET', url: `/api/shows/${id}/seats` });
+        expect(seats.json()).toMatchObject({
+          sections: [{ name, rows: [{ label, category, seats: 2, status: 'FF' }] }],
+        });
+        const held = await ctx.app.inject({
+          method: 'POST',
+          url: `/api/shows/${id}/book`,
+          payload: { seat_ids: [`${name}-${label}-2`] },
+        });
+        expect(held.statusCode).toBe(201);
+      }),
+      { numRuns: Math.ceil(RUNS / 3) },
     );
   });
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { Booking as BookingSchema, HeldBooking } from '../../src/domain/booking.js';
-import { NewShow as CreateShowBody, Show as ShowSchema } from '../../src/domain/show.js';
+import { NewShow as CreateShowBody, SeatMapState, Show as ShowSchema } from '../../src/domain/show.js';
 import { Problem, problemCatalog, type ProblemCode } from '../../src/errors.js';
 import { bookBody, Health } from '../../src/http/schemas.js';
 import {
@@ -10,6 +10,7 @@ import {
   buildTestApp,
   createShow,
   expectProblem,
+  futureIso,
   hold,
   inspectionPool,
   startTestApp,
@@ -91,8 +92,14 @@ const routes: Record<string, { success: number; errors: ProblemCode[] }> = {
       'show_not_found',
       'show_started',
       'sold_out',
+      'seats_taken',
+      'show_not_seated',
       'service_unavailable',
     ],
+  },
+  'GET /api/shows/{id}/seats': {
+    success: 200,
+    errors: ['validation_failed', 'bad_request', 'show_not_found', 'show_not_seated', 'service_unavailable'],
   },
   'GET /api/bookings/{id}': {
     success: 200,
@@ -271,6 +278,7 @@ describe('OpenAPI document', () => {
       'POST /api/shows': ShowSchema,
       'GET /api/shows/{id}': ShowSchema,
       'POST /api/shows/{id}/book': HeldBooking,
+      'GET /api/shows/{id}/seats': SeatMapState,
       'GET /api/bookings/{id}': BookingSchema,
       'POST /api/bookings/{id}/confirm': BookingSchema,
       'POST /api/bookings/{id}/extend': BookingSchema,
@@ -295,6 +303,27 @@ describe('OpenAPI document', () => {
       ],
       ['GET /health/ready', (await ctx.app.inject({ method: 'GET', url: '/health/ready' })).json()],
     ];
+    // A seated show's answers carry the properties general admission leaves out.
+    const seated = await ctx.app.inject({
+      method: 'POST',
+      url: '/api/shows',
+      headers: admin,
+      payload: {
+        title: 'Seated',
+        start_time: futureIso(),
+        seat_map: { sections: [{ name: 'S', rows: [{ label: 'A', seats: 3 }] }] },
+      },
+    });
+    const seatedId = seated.json<{ id: string }>().id;
+    const seatHeld = (await ctx.app.inject({ method: 'POST', url: `/api/shows/${seatedId}/book`, payload: {} })).json();
+    answers.push(
+      ['POST /api/shows', seated.json()],
+      ['POST /api/shows/{id}/book', seatHeld],
+      [
+        'GET /api/shows/{id}/seats',
+        (await ctx.app.inject({ method: 'GET', url: `/api/shows/${seatedId}/seats` })).json(),
+      ],
+    );
     for (const [route, body] of answers) {
       const schema = operation(route).responses[routes[route]!.success].content['application/json'].schema;
       const keys = Object.keys(body as object);
