@@ -101,6 +101,24 @@ describe('creating a seated show', () => {
     expectProblem(await book(show.id, { seat_ids: ['Stalls-A-1'] }), 409, 'show_not_seated');
   });
 
+  it('takes a 100,000-seat map beyond the usual body limit, from the admin only', async () => {
+    const rows = Array.from({ length: 1_000 }, (_, i) => ({ label: `R${i}`, seats: 10 }));
+    const seatMap = { sections: Array.from({ length: 10 }, (_, i) => ({ name: `S${i}`, rows })) };
+    const payload = { title: 'Arena', start_time: futureIso(), seat_map: seatMap };
+    expect(JSON.stringify(payload).length).toBeGreaterThan(16_384);
+    const stranger = await ctx.app.inject({ method: 'POST', url: '/api/shows', payload });
+    expectProblem(stranger, 401, 'unauthorized');
+    const show = await createSeatedShow(seatMap);
+    expect(show).toMatchObject({ total_seats: 100_000, available_seats: 100_000 });
+    expect((await held(show.id, { seat_ids: ['S9-R999-10'] })).seat_ids).toEqual(['S9-R999-10']);
+    expect((await held(show.id, { seats: 4, allow_split: true })).seat_ids).toEqual([
+      'S0-R0-4',
+      'S0-R0-5',
+      'S0-R0-6',
+      'S0-R0-7',
+    ]);
+  });
+
   it('refuses a map with repeated names, too many seats, or beside total_seats, naming the offender', async () => {
     const create = (payload: object) =>
       ctx.app.inject({

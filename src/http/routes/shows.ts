@@ -16,6 +16,9 @@ import {
   rateLimited,
 } from '../schemas.js';
 
+/** A 100,000-seat map in short rows is a few MB of JSON. */
+const SHOW_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+
 const showAnswer = (show: Show): Answer => ({ statusCode: 201, body: { ...show }, location: `/api/shows/${show.id}` });
 const holdAnswer = ({ booking, holdToken }: GrantedHold): Answer => ({
   statusCode: 201,
@@ -31,7 +34,11 @@ export const showRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
     '/api/shows',
     {
       config: rateLimited,
-      preHandler: [auth.requireAdmin, idempotency.claim],
+      // A seat map can be large, so this route takes bigger bodies than BODY_LIMIT_BYTES, and
+      // checks the admin key before reading any of it.
+      bodyLimit: Math.max(config.BODY_LIMIT_BYTES, SHOW_BODY_LIMIT_BYTES),
+      onRequest: auth.requireAdmin,
+      preHandler: idempotency.claim,
       onSend: idempotency.settle,
       schema: {
         summary: 'Create a show (admin)',
