@@ -250,11 +250,14 @@ BEGIN
 
   IF v_held_seats > 0 THEN
     INSERT INTO bookings (id, show_id, seats, seat_nos, seat_ids, hold_token_hash, created_at, expires_at, updated_at)
-    SELECT p_ids[r.i], p_show, p_counts[r.i],
-           (SELECT array_agg(c.seat_no ORDER BY c.seat_no) FROM unnest(p_seat_nos, p_seat_requests) AS c(seat_no, request) WHERE c.request = r.i),
-           (SELECT array_agg(c.seat_id ORDER BY c.seat_no) FROM unnest(p_seat_nos, p_seat_requests, p_seat_ids) AS c(seat_no, request, seat_id) WHERE c.request = r.i),
-           p_token_hashes[r.i], v_now, v_expires, v_now
-    FROM generate_series(1, n) AS r(i) WHERE v_outcomes[r.i] = 'held';
+    SELECT p_ids[g.request], p_show, p_counts[g.request], g.seat_nos, g.seat_ids,
+           p_token_hashes[g.request], v_now, v_expires, v_now
+    FROM (
+      SELECT c.request, array_agg(c.seat_no ORDER BY c.seat_no) AS seat_nos,
+             array_agg(c.seat_id ORDER BY c.seat_no) AS seat_ids
+      FROM unnest(p_seat_nos, p_seat_requests, p_seat_ids) AS c(seat_no, request, seat_id)
+      WHERE v_outcomes[c.request] = 'held'
+      GROUP BY c.request) g;
 
     -- The seats were free at p_version and nothing changed them since: all of them are claimed,
     -- or the API's seat states were wrong and the whole group fails (it must not sell a seat twice).
