@@ -4,6 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool } from '../../src/db/pool.js';
 import {
+  admin,
   createShow,
   expectProblem,
   hold,
@@ -318,7 +319,7 @@ describe('no wait is unbounded', () => {
     socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
     const closed = new Promise((resolve) => socket.once('close', resolve));
     socket.write(
-      'POST /api/shows HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{',
+      `POST /api/shows HTTP/1.1\r\nHost: x\r\nAuthorization: ${admin.authorization}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`,
     );
     // One byte every 100 ms keeps the socket busy, never idle; only the request deadline ends it.
     const trickle = setInterval(() => socket.write(' '), 100);

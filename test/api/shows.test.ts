@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, createShow, expectProblem, futureIso, startTestApp, type TestContext } from '../helpers.js';
 
@@ -105,8 +106,15 @@ describe('POST /api/shows', () => {
       start_time: futureIso(),
       total_seats: 1,
     });
+    // Holds take BODY_LIMIT_BYTES; shows, whose seat maps can be large, take up to 8 MiB.
     expectProblem(
-      await ctx.app.inject({ method: 'POST', url: '/api/shows', headers, payload: big }),
+      await ctx.app.inject({ method: 'POST', url: `/api/shows/${randomUUID()}/book`, headers, payload: big }),
+      413,
+      'payload_too_large',
+    );
+    const huge = JSON.stringify({ title: 'x', description: 'y'.repeat(9 * 1024 * 1024), start_time: futureIso() });
+    expectProblem(
+      await ctx.app.inject({ method: 'POST', url: '/api/shows', headers, payload: huge }),
       413,
       'payload_too_large',
     );
@@ -120,7 +128,7 @@ describe('GET /api/shows/:id', () => {
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({ id: show.id, total_seats: 7, available_seats: 7 });
     expect(Object.keys(response.json()).sort()).toEqual(
-      ['available_seats', 'created_at', 'description', 'id', 'start_time', 'title', 'total_seats'].sort(),
+      ['available_seats', 'created_at', 'description', 'id', 'seating', 'start_time', 'title', 'total_seats'].sort(),
     );
   });
   it('answers 404 for an unknown id and 400 for a malformed one', async () => {
