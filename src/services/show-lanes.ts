@@ -576,7 +576,8 @@ export class ShowLanes {
    * here, in arrival order, from the show's seat states as this process knows them (chosen
    * seats taken meanwhile: 409 seats_taken; no block free: 409 sold_out), then written by one
    * statement (hold_seats) that refuses the whole group if the show's seats changed since
-   * those states were read. Then this catches up with the changes and chooses again. Overdue
+   * those states were read. Then this catches up with the changes and chooses again, under the
+   * show's lock (one transaction) so that a busy second process cannot keep it stale. Overdue
    * holds the statement reclaimed give their seats back to the requests it refused.
    */
   private async grantSeatHolds(
@@ -643,6 +644,22 @@ export class ShowLanes {
         if (first.outcome === 'stale') {
           chosen.forEach((seatNos) => seats.release(seatNos));
           seats.needsRefresh = true;
+          if (now === null) {
+            // Another process changed the show's seats between the catch-up and the lock. Writes
+            // there can go on and on, so the rest is decided under the show's lock, where the
+            // catch-up and the statement see the same seats: it cannot be stale again.
+            const rest = pending;
+            return held.concat(
+              await withTransaction(this.options.pool, async (client) => {
+                const lock = await this.options.shows.lockInventory(client, showId);
+                if (!lock) {
+                  for (const request of rest) request.outcome = { error: new AppError('show_not_found') };
+                  return [];
+                }
+                return this.grantSeatHolds(client, showId, rest, lock.now, tally);
+              }),
+            );
+          }
           continue;
         }
         seats.version = first.versionAfter!;

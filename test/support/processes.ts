@@ -193,3 +193,19 @@ export async function createShows(apiUrl: string, count: number, totalSeats: num
   }
   return ids;
 }
+
+/** A seat map as POST /api/shows takes it: sections of rows, best first. */
+export interface SeatMapInput {
+  sections: { name: string; rows: { label: string; seats: number; category?: string }[] }[];
+}
+
+/** Creates a seated show through an API process (admin key); returns its id. */
+export async function createSeatedShow(apiUrl: string, seatMap: SeatMapInput, title = 'Seated'): Promise<string> {
+  const response = await fetch(`${apiUrl}/api/shows`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ title, start_time: new Date(Date.now() + 86_400_000).toISOString(), seat_map: seatMap }),
+  });
+  if (response.status !== 201) throw new Error(`create seated show: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { id: string }).id;
+}
