@@ -16,6 +16,14 @@
  *   many     100 shows, 64 connections, each hold on a random one, --duration: holds/s, API CPU µs per hold
  *   read     GET /api/shows/:id, 64 connections, --duration: req/s, API CPU µs/request
  *   mix      on-sale mix, 64 connections, --duration: each hold confirmed (60%), cancelled (10%) or abandoned
+ *   seated   the hot seated show: a fresh show of 100,000 seats (300 rows of 100–1,000 seats, 2 categories, made
+ *            through POST /api/shows), 64 connections holding the best available 2, --duration but at most 45,000
+ *            requests (90% of the seats: it never sells out; the row says when wrk stopped there): holds/s, p50,
+ *            p99, API CPU µs/request; goals ≥ 0.5× hot's holds/s of the same run (when hot ran), p99 ≤ 50 ms, no
+ *            409; the show's seats checked in the database (see checkSeats in bench/lib/integrity.ts)
+ *   seatmap  the seat map under hot load: a fresh 100,000-seat show, 48 connections holding as in seated while
+ *            16 read GET /api/shows/:id/seats of the same show, --duration: reads/s, p50, p99, size of the map;
+ *            holds/s meanwhile; API CPU over both
  *   wave     expiry wave: 10,000 holds falling due within 1–2 s under a hold load, with its own API
  *            (HOLD_TTL_SECONDS=5) and worker: expiry lateness p99 (goal ≤ 1 s), holds p99 (goal ≤ 50 ms),
  *            expiry jobs added. Takes about 20 s whatever --duration says.
@@ -98,7 +106,8 @@ let baselines: Baselines | undefined;
 try {
   for (const scenario of scenarios) {
     log(`\n== ${scenario.name}: ${scenario.setsUp}`);
-    outcomes.push(await scenario.run({ seconds, service, env, db, rss }));
+    const earlier = outcomes.flatMap((o) => o.rows);
+    outcomes.push(await scenario.run({ seconds, service, env, db, rss, earlier }));
   }
   integrity = await checkIntegrity(db, args.url ? undefined : { redisUrl: env.redisUrl, prefix: env.queuePrefix });
   if (args.baseline) baselines = await runBaselines(db, env.databaseUrl, seconds);

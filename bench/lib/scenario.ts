@@ -57,6 +57,8 @@ export interface BenchContext {
   env: ServiceEnv;
   db: pg.Pool;
   rss: RssSampler;
+  /** The rows of the scenarios that ran before this one in this run (seated compares itself with hot). */
+  earlier: readonly Row[];
 }
 
 /** Every scenario, one file each in bench/scenarios/. */

@@ -60,6 +60,8 @@ export interface WrkOptions {
   cpuOf?: number | undefined;
   /** wrk threads; by default wrkThreads(connections). */
   threads?: number;
+  /** Ends the run early when aborted (SIGINT: wrk still reports what it measured until then). */
+  stop?: AbortSignal;
 }
 
 let checked = false;
@@ -117,19 +119,24 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
   let stdout = '';
   let stderr = '';
   let threadsDone = 0;
+  let interrupt: NodeJS.Timeout | undefined;
+  const stop = () => {
+    if (interrupt) return;
+    child.kill('SIGINT');
+    // Sent again should the first one come before wrk has set its handler.
+    interrupt = setInterval(() => child.kill('SIGINT'), 1000);
+  };
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk;
     // wrk's main thread sleeps for all of -d: once every thread has answered its share, SIGINT ends it early.
     threadsDone += chunk.match(/BENCH_THREAD_DONE/g)?.length ?? 0;
-    if (options.limit !== undefined && threadsDone >= threads && !interrupt) {
-      child.kill('SIGINT');
-      // Sent again should the first one come before wrk has set its handler.
-      interrupt = setInterval(() => child.kill('SIGINT'), 1000);
-    }
+    if (options.limit !== undefined && threadsDone >= threads) stop();
   });
-  let interrupt: NodeJS.Timeout | undefined;
+  if (options.stop?.aborted) stop();
+  options.stop?.addEventListener('abort', stop, { once: true });
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  options.stop?.removeEventListener('abort', stop);
   clearInterval(interrupt);
   const cpuMs = cpu();
   const line = stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));

@@ -1,5 +1,6 @@
 -- POST /api/shows/:id/book {"seats":1} on a show picked at random from shows=FILE (one id a
--- line; a single line for one hot show). Optional limit=N (with threads=T): N requests in all.
+-- line; a single line for one hot show). Optional seats=N: {"seats":N} (on a seated show, the
+-- best available N). Optional limit=N (with threads=T): N requests in all.
 -- Counts 201 as "held", 409 as "sold_out".
 local common = dofile(string.match(debug.getinfo(1, "S").source, "^@(.*/)") .. "common.lua")
 
@@ -11,7 +12,7 @@ end
 
 function init(args)
   local options = common.init(args)
-  local body = '{"seats":1}'
+  local body = string.format('{"seats":%d}', tonumber(options.seats or "1"))
   for _, show in ipairs(common.read_lines(options.shows)) do
     table.insert(requests, wrk.format("POST", "/api/shows/" .. show .. "/book",
       { ["Host"] = wrk.headers["Host"], ["Content-Type"] = "application/json" }, body))

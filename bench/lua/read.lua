@@ -1,4 +1,5 @@
--- GET /api/shows/:id of the show in shows=FILE (first line). Counts 200 as "read".
+-- GET /api/shows/:id of the show in shows=FILE (first line); with path=seats, GET
+-- /api/shows/:id/seats (its seat map). Counts 200 as "read".
 local common = dofile(string.match(debug.getinfo(1, "S").source, "^@(.*/)") .. "common.lua")
 
 local req
@@ -9,7 +10,9 @@ end
 
 function init(args)
   local options = common.init(args)
-  req = wrk.format("GET", "/api/shows/" .. common.read_lines(options.shows)[1], { ["Host"] = wrk.headers["Host"] })
+  local path = "/api/shows/" .. common.read_lines(options.shows)[1]
+  if options.path then path = path .. "/" .. options.path end
+  req = wrk.format("GET", path, { ["Host"] = wrk.headers["Host"] })
 end
 
 function request()

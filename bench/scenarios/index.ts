@@ -3,8 +3,10 @@ import { hot } from './hot.js';
 import { many } from './many.js';
 import { mix } from './mix.js';
 import { read } from './read.js';
+import { seated } from './seated.js';
+import { seatmap } from './seatmap.js';
 import { sellout } from './sellout.js';
 import { wave } from './wave.js';
 
-/** Every scenario, in the order they run. */
-export const scenarios: Scenario[] = [hot, sellout, many, read, mix, wave];
+/** Every scenario, in the order they run (seated compares itself with hot, seatmap with seated: they come after). */
+export const scenarios: Scenario[] = [hot, sellout, many, read, mix, seated, seatmap, wave];
