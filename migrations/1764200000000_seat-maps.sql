@@ -49,10 +49,12 @@ CREATE TABLE seats (
   PRIMARY KEY (show_id, seat_no),
   FOREIGN KEY (show_id, category) REFERENCES show_categories (show_id, category),
   CONSTRAINT seats_owned_when_taken CHECK ((state IN ('H', 'S')) = (booking_id IS NOT NULL))
-);
-
--- The seats changed since a version (an API process catching up with changes made elsewhere).
-CREATE INDEX seats_by_version ON seats (show_id, version);
+)
+-- A hold changes a seat's state, owner and version, none of them indexed: with room left on
+-- each page the update is heap-only (HOT), writing no index entry. So no index on version
+-- either: catching up with the seats changed since a version (rare: another process, a worker's
+-- expiry) reads the show's seats through the primary key instead.
+WITH (fillfactor = 80);
 
 -- The category counters follow the seat rows, one update per statement.
 CREATE FUNCTION seats_count_categories() RETURNS trigger

@@ -57,7 +57,7 @@ export function createServices({ config, pool, logger, onHoldGroupCommitted, met
   const expiry = new ExpiryService(pool, showRepository, bookingRepository, logger, metrics);
   const plans = new SeatPlans(showRepository);
   return {
-    shows: new ShowService(pool, showRepository, idempotency),
+    shows: new ShowService(pool, showRepository, idempotency, config.SEAT_MAP_MAX_AGE_MS),
     bookings: new BookingService(bookingRepository, lanes, plans),
     idempotency,
     expiry,

@@ -48,6 +48,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
       DATABASE_URL: 'postgres://unused',
       // Load from one address would trip the limiter; test/api/hardening.test.ts turns it on.
       RATE_LIMIT_MAX: '0',
+      // Tests read a seat map right after changing it; test/api/seating.test.ts turns sharing on.
+      SEAT_MAP_MAX_AGE_MS: '0',
       ...overrides,
     },
     '/nonexistent/.env',

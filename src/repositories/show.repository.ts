@@ -174,7 +174,9 @@ export class ShowRepository {
   async seatStatesNow(id: string): Promise<{ map: SeatMap; version: string; states: string } | null> {
     const { rows } = await this.pool.query<{ map: SeatMap; version: string; states: string; overdue: number[] }>(
       `SELECT s.seat_map AS map, s.seat_version::text AS version,
-              (SELECT string_agg(st.state::text, '' ORDER BY st.seat_no) FROM seats st WHERE st.show_id = s.id) AS states,
+              -- In seat order as the primary key gives them: no sort of 100,000 rows.
+              (SELECT string_agg(o.state::text, '') FROM (
+                 SELECT st.state FROM seats st WHERE st.show_id = s.id ORDER BY st.seat_no) o) AS states,
               (SELECT COALESCE(array_agg(n.seat_no), '{}') FROM bookings b, unnest(b.seat_nos) AS n(seat_no)
                WHERE b.show_id = s.id AND b.status = 'PENDING' AND b.expires_at <= statement_timestamp()) AS overdue
        FROM shows s WHERE s.id = $1 AND s.seat_map IS NOT NULL`,
@@ -197,7 +199,8 @@ export class ShowRepository {
     const { rows } = await db.query<SeatStates>(
       sinceVersion === null
         ? `SELECT s.seat_version::text AS version, NULL::int[] AS "seatNos",
-                  (SELECT string_agg(st.state::text, '' ORDER BY st.seat_no) FROM seats st WHERE st.show_id = s.id) AS states
+                  (SELECT string_agg(o.state::text, '') FROM (
+                     SELECT st.state FROM seats st WHERE st.show_id = s.id ORDER BY st.seat_no) o) AS states
            FROM shows s WHERE s.id = $1`
         : `SELECT s.seat_version::text AS version, COALESCE(c.seat_nos, '{}') AS "seatNos", COALESCE(c.states, '') AS states
            FROM shows s, LATERAL (

@@ -723,7 +723,9 @@ export class ShowLanes {
       return new AppError('seats_taken', `Already held or sold: ${ids.join(', ')}`, { taken_seat_ids: ids });
     }
     const { best } = ask;
-    const seatNos = allocateBestAvailable(ask.plan.rows, seats.free, seats.rowFree, best);
+    // The longest free run of a row is what tells the allocator which rows can be skipped: fewer
+    // than `count` together means no block there, and 0 means no free seat at all.
+    const seatNos = allocateBestAvailable(ask.plan.rows, seats.free, seats.longestRuns(), best);
     if (seatNos) return seatNos;
     const available = seats.freeIn(best.category, best.section);
     return new AppError(

@@ -14,6 +14,13 @@ export class ShowSeats {
   readonly free: Uint8Array;
   /** Free seats per row of the plan. */
   readonly rowFree: Int32Array;
+  /**
+   * The longest run of adjacent free seats per row, for the rows not in `changedRows`: a row
+   * whose free seats are all apart (a pair taken from the centre of an even row leaves its two
+   * ends) must not be scanned by every later request for two together.
+   */
+  private readonly rowRun: Int32Array;
+  private readonly changedRows = new Set<number>();
   version = '';
   /** Something this process did changed seats without telling this: catch up before choosing. */
   needsRefresh = true;
@@ -31,6 +38,23 @@ export class ShowSeats {
   constructor(readonly plan: SeatPlan) {
     this.free = new Uint8Array(plan.total);
     this.rowFree = new Int32Array(plan.rows.length);
+    this.rowRun = new Int32Array(plan.rows.length);
+  }
+
+  /** The longest run of adjacent free seats of each row, brought up to date. */
+  longestRuns(): Int32Array {
+    for (const index of this.changedRows) {
+      const { start, length } = this.plan.rows[index]!;
+      let longest = 0;
+      let run = 0;
+      for (let seatNo = start; seatNo < start + length; seatNo++) {
+        run = this.free[seatNo] === 1 ? run + 1 : 0;
+        if (run > longest) longest = run;
+      }
+      this.rowRun[index] = longest;
+    }
+    this.changedRows.clear();
+    return this.rowRun;
   }
 
   /** Applies what the database read: every seat (seatNos null) or the seats changed since `version`. */
@@ -109,6 +133,8 @@ export class ShowSeats {
     const was = this.free[seatNo] === 1;
     if (was === free) return;
     this.free[seatNo] = free ? 1 : 0;
-    this.rowFree[this.plan.rowIndexOf(seatNo)]! += free ? 1 : -1;
+    const row = this.plan.rowIndexOf(seatNo);
+    this.rowFree[row]! += free ? 1 : -1;
+    this.changedRows.add(row);
   }
 }

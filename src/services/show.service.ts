@@ -45,11 +45,19 @@ export function decodeCursor(cursor: string): ShowPageCursor {
   throw new AppError('invalid_cursor', 'Use the cursor from the Link header of the previous page unchanged');
 }
 
+/** Most shows whose seat map reads are shared at once. */
+const MAX_SHARED_SEAT_MAPS = 256;
+
 export class ShowService {
+  /** Reads of seat maps in flight or recent, shared by the requests that come meanwhile. */
+  private readonly seatMaps = new Map<string, { readAt: number; map: Promise<SeatMapState> }>();
+
+  /** @param seatMapMaxAgeMs how long requests share one read of a seat map (SEAT_MAP_MAX_AGE_MS) */
   constructor(
     private readonly pool: Pool,
     private readonly shows: ShowRepository,
     private readonly idempotency: IdempotencyService,
+    private readonly seatMapMaxAgeMs = 0,
   ) {}
 
   /** With a recorder, the show and the answer to its Idempotency-Key commit together. */
@@ -82,8 +90,30 @@ export class ShowService {
     return show;
   }
 
-  /** A seated show's map with every seat's state, from one snapshot. */
-  async seats(id: string): Promise<SeatMapState> {
+  /**
+   * A seated show's map with every seat's state, from one snapshot. During an on-sale thousands
+   * of browsers poll the map of the same show; the requests of the last seatMapMaxAgeMs share one
+   * read (a snapshot at most that old), so that reading 100,000 seats does not compete with the
+   * holds for the database.
+   */
+  seats(id: string): Promise<SeatMapState> {
+    const now = Date.now();
+    const shared = this.seatMaps.get(id);
+    if (shared && now - shared.readAt < this.seatMapMaxAgeMs) return shared.map;
+    const map = this.readSeats(id);
+    if (this.seatMapMaxAgeMs > 0) {
+      this.seatMaps.delete(id); // most recent last
+      this.seatMaps.set(id, { readAt: now, map });
+      if (this.seatMaps.size > MAX_SHARED_SEAT_MAPS) this.seatMaps.delete(this.seatMaps.keys().next().value!);
+      // A failed read is not shared: the next request tries again.
+      map.catch(() => {
+        if (this.seatMaps.get(id)?.map === map) this.seatMaps.delete(id);
+      });
+    }
+    return map;
+  }
+
+  private async readSeats(id: string): Promise<SeatMapState> {
     const now = await this.shows.seatStatesNow(id);
     if (!now) {
       const map = await this.shows.seatMap(id);

@@ -318,6 +318,36 @@ describe('a seated booking carries its seats through confirm, cancel and expiry'
   });
 });
 
+describe('seat map reads', () => {
+  it('requests within SEAT_MAP_MAX_AGE_MS share one snapshot; later ones read again', async () => {
+    const sharing = await startTestApp({ SEAT_MAP_MAX_AGE_MS: '60000' });
+    try {
+      const created = await sharing.app.inject({
+        method: 'POST',
+        url: '/api/shows',
+        headers: admin,
+        payload: {
+          title: 'Shared',
+          start_time: futureIso(),
+          seat_map: { sections: [{ name: 'S', rows: [{ label: 'A', seats: 3 }] }] },
+        },
+      });
+      const { id } = created.json<{ id: string }>();
+      const read = async () =>
+        (await sharing.app.inject({ method: 'GET', url: `/api/shows/${id}/seats` })).json<{
+          sections: { rows: { status: string }[] }[];
+        }>().sections[0]!.rows[0]!.status;
+      expect(await read()).toBe('FFF');
+      const hold = await sharing.app.inject({ method: 'POST', url: `/api/shows/${id}/book`, payload: { seats: 1 } });
+      expect(hold.statusCode).toBe(201);
+      // Within the minute: the snapshot read before the hold (the other tests read with 0: at once).
+      expect(await read()).toBe('FFF');
+    } finally {
+      await sharing.close();
+    }
+  });
+});
+
 describe('the database keeps every seat in at most one live booking', () => {
   it('refuses a booking that leaves PENDING while it still owns its seats', async () => {
     const show = await createSeatedShow();
