@@ -87,14 +87,19 @@ CREATE TRIGGER seats_counted AFTER UPDATE ON seats
 CREATE FUNCTION booking_seats_owned() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-  v_live boolean := NEW.status IN ('PENDING', 'CONFIRMED');
+  -- The booking as it is at commit: NEW is the row as one change left it, and a transaction may
+  -- change it again (a late confirm expires a hold, then confirms it).
+  b bookings%ROWTYPE;
+  v_live boolean;
   v_owned integer;
 BEGIN
+  SELECT * INTO b FROM bookings WHERE id = NEW.id;
+  v_live := b.status IN ('PENDING', 'CONFIRMED');
   SELECT count(*) INTO v_owned FROM seats s
-  WHERE s.show_id = NEW.show_id AND s.seat_no = ANY (NEW.seat_nos) AND s.booking_id = NEW.id
-    AND (NOT v_live OR s.state = CASE NEW.status WHEN 'CONFIRMED' THEN 'S'::"char" ELSE 'H'::"char" END);
-  IF v_owned <> (CASE WHEN v_live THEN cardinality(NEW.seat_nos) ELSE 0 END) THEN
-    RAISE EXCEPTION 'booking % (%) owns % of its % seats', NEW.id, NEW.status, v_owned, cardinality(NEW.seat_nos)
+  WHERE s.show_id = b.show_id AND s.seat_no = ANY (b.seat_nos) AND s.booking_id = b.id
+    AND (NOT v_live OR s.state = CASE b.status WHEN 'CONFIRMED' THEN 'S'::"char" ELSE 'H'::"char" END);
+  IF v_owned <> (CASE WHEN v_live THEN cardinality(b.seat_nos) ELSE 0 END) THEN
+    RAISE EXCEPTION 'booking % (%) owns % of its % seats', b.id, b.status, v_owned, cardinality(b.seat_nos)
       USING ERRCODE = 'integrity_constraint_violation';
   END IF;
   RETURN NULL;
