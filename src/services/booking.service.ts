@@ -38,7 +38,9 @@ export class BookingService {
   ) {}
 
   async hold(showId: string, ask: HoldAsk, options?: LaneOptions<GrantedHold>): Promise<GrantedHold> {
-    const plan = await this.plans.get(showId);
+    // Known after a show's first hold: the hot path does not wait for a promise (null is general admission).
+    const known = this.plans.known(showId);
+    const plan = known === undefined ? await this.plans.get(showId) : known;
     if (plan === undefined) throw new AppError('show_not_found');
     const { seat_ids: seatIds, category, section, allow_split: allowSplit } = ask;
     if (plan === null) {

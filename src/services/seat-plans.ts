@@ -1,7 +1,7 @@
 import { SeatPlan } from '../domain/seat-map.js';
 import type { ShowRepository } from '../repositories/show.repository.js';
 
-/** Most shows whose seating this process remembers; the least recently used are forgotten. */
+/** Most shows whose seating this process remembers; the first read are forgotten first (reading one again is one query). */
 const MAX_REMEMBERED = 2_000;
 
 /**
@@ -14,15 +14,15 @@ export class SeatPlans {
 
   constructor(private readonly shows: ShowRepository) {}
 
+  /** The show's plan if it was read already (null: general admission); undefined if not. */
+  known(showId: string): SeatPlan | null | undefined {
+    return this.plans.get(showId);
+  }
+
   /** The show's plan, null for general admission, undefined when there is no such show. */
   async get(showId: string): Promise<SeatPlan | null | undefined> {
     const known = this.plans.get(showId);
-    if (known !== undefined) {
-      // Most recently used last: Map keeps insertion order.
-      this.plans.delete(showId);
-      this.plans.set(showId, known);
-      return known;
-    }
+    if (known !== undefined) return known;
     const map = await this.shows.seatMap(showId);
     if (map === undefined) return undefined;
     const plan = map === null ? null : new SeatPlan(map);
