@@ -207,6 +207,6 @@ $$;
 
 -- Down Migration
 
-DROP FUNCTION hold_groups(uuid[], integer[], integer, uuid[], integer[], bytea[], bytea[], uuid[], integer[], text[], text[]);
-DROP FUNCTION hold_group(uuid, integer, timestamptz, uuid[], integer[], bytea[], bytea[], uuid[], integer[], text[], text[], boolean);
-DROP TYPE hold_group_result;
+DROP FUNCTION IF EXISTS hold_groups(uuid[], integer[], integer, uuid[], integer[], bytea[], bytea[], uuid[], integer[], text[], text[]);
+DROP FUNCTION IF EXISTS hold_group(uuid, integer, timestamptz, uuid[], integer[], bytea[], bytea[], uuid[], integer[], text[], text[], boolean);
+DROP TYPE IF EXISTS hold_group_result;

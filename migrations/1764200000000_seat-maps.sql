@@ -313,8 +313,8 @@ $$;
 
 -- Down Migration
 
-DROP FUNCTION hold_seats(uuid, integer, timestamptz, bigint, uuid[], integer[], integer[], integer[], text[], bytea[], bytea[], uuid[], integer[], text[], text[]);
-DROP TYPE hold_seats_result;
+DROP FUNCTION IF EXISTS hold_seats(uuid, integer, timestamptz, bigint, uuid[], integer[], integer[], integer[], text[], bytea[], bytea[], uuid[], integer[], text[], text[]);
+DROP TYPE IF EXISTS hold_seats_result;
 DROP TRIGGER bookings_own_their_seats ON bookings;
 DROP FUNCTION booking_seats_owned();
 DROP TABLE seats;

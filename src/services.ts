@@ -11,6 +11,8 @@ import { HousekeepingService } from './services/housekeeping.service.js';
 import { IdempotencyService } from './services/idempotency.service.js';
 import { ShowService } from './services/show.service.js';
 import { SeatPlans } from './services/seat-plans.js';
+import { HouseService } from './services/house.service.js';
+import { HouseRepository } from './repositories/house.repository.js';
 import { ShowLanes, type GroupCommitted } from './services/show-lanes.js';
 
 export interface ServiceDependencies {
@@ -26,6 +28,7 @@ export interface ServiceDependencies {
 export interface Services {
   shows: ShowService;
   bookings: BookingService;
+  house: HouseService;
   idempotency: IdempotencyService;
   expiry: ExpiryService;
   housekeeping: HousekeepingService;
@@ -38,6 +41,7 @@ export function createServices({ config, pool, logger, onHoldGroupCommitted, met
   const bookingRepository = new BookingRepository(pool);
   const leaseSeconds = Math.ceil(longestRequestMs(config) / 1000);
   const idempotency = new IdempotencyService(new IdempotencyRepository(pool, leaseSeconds));
+  const plans = new SeatPlans(showRepository);
   const lanes = new ShowLanes({
     pool,
     shows: showRepository,
@@ -51,13 +55,14 @@ export function createServices({ config, pool, logger, onHoldGroupCommitted, met
     // Half the pool: the rest stays free for reads, confirms and the sweep.
     maxStatements: Math.max(1, Math.floor(config.DB_POOL_SIZE / 2)),
     onGroupCommitted: onHoldGroupCommitted ?? (() => {}),
+    plans,
     metrics,
     logger,
   });
   const expiry = new ExpiryService(pool, showRepository, bookingRepository, logger, metrics);
-  const plans = new SeatPlans(showRepository);
   return {
-    shows: new ShowService(pool, showRepository, idempotency, config.SEAT_MAP_MAX_AGE_MS),
+    shows: new ShowService(pool, showRepository, bookingRepository, idempotency, plans, config.SEAT_MAP_MAX_AGE_MS),
+    house: new HouseService(pool, showRepository, bookingRepository, new HouseRepository(), plans, idempotency),
     bookings: new BookingService(bookingRepository, lanes, plans),
     idempotency,
     expiry,

@@ -19,6 +19,12 @@ export type ShowListItem = MethodResponse<SeatHoldApi, 'get', '/api/shows'>[numb
 export type Hold = MethodResponse<SeatHoldApi, 'post', '/api/shows/{id}/book'>;
 export type Booking = MethodResponse<SeatHoldApi, 'get', '/api/bookings/{id}'>;
 export type SeatMapState = MethodResponse<SeatHoldApi, 'get', '/api/shows/{id}/seats'>;
+export type ShowSummary = MethodResponse<SeatHoldApi, 'get', '/api/shows/{id}/summary'>;
+export type SeatBlock = MethodResponse<SeatHoldApi, 'post', '/api/shows/{id}/blocks'>;
+export type ShowChanges = NonNullable<paths['/api/shows/{id}']['patch']['requestBody']>['content']['application/json'];
+export type NewBlock = Body<'/api/shows/{id}/blocks', 'post'>;
+export type NewComp = Body<'/api/shows/{id}/comps', 'post'>;
+export type ShowBookingsQuery = NonNullable<paths['/api/shows/{id}/bookings']['get']['parameters']['query']>;
 export type NewShow = Body<'/api/shows', 'post'>;
 export type HoldRequest = Body<'/api/shows/{id}/book', 'post'>;
 export type ShowQuery = NonNullable<paths['/api/shows']['get']['parameters']['query']>;
@@ -151,6 +157,42 @@ export function createSeatHoldClient(options: SeatHoldClientOptions) {
           params: { path: { id: showId }, header: idempotency(call) },
           body: request,
         }),
+      );
+    },
+    /** Needs the admin key: title, description, start_time, settings, seats (PATCH). */
+    async updateShow(id: string, changes: ShowChanges): Promise<Show> {
+      return ok(await api.PATCH('/api/shows/{id}', { params: { path: { id } }, body: changes }));
+    },
+    /** Needs the admin key: the show's bookings, filtered, one page at a time. */
+    async listShowBookings(
+      id: string,
+      query: ShowBookingsQuery = {},
+    ): Promise<{ bookings: Booking[]; nextCursor: string | undefined }> {
+      const result = await api.GET('/api/shows/{id}/bookings', { params: { path: { id }, query } });
+      return { bookings: ok(result), nextCursor: nextCursor(result.response) };
+    },
+    /** Needs the admin key: seats free, held, sold and blocked, and bookings by status. */
+    async getSummary(id: string): Promise<ShowSummary> {
+      return ok(await api.GET('/api/shows/{id}/summary', { params: { path: { id } } }));
+    },
+    /** Needs the admin key: keeps seats back (house seats). */
+    async blockSeats(id: string, block: NewBlock, call: Idempotent = {}): Promise<SeatBlock> {
+      return ok(
+        await api.POST('/api/shows/{id}/blocks', { params: { path: { id }, header: idempotency(call) }, body: block }),
+      );
+    },
+    /** Needs the admin key. */
+    async listBlocks(id: string): Promise<SeatBlock[]> {
+      return ok(await api.GET('/api/shows/{id}/blocks', { params: { path: { id } } }));
+    },
+    /** Needs the admin key: the block's seats go back on sale. */
+    async releaseBlock(id: string, blockId: string): Promise<void> {
+      ok(await api.DELETE('/api/shows/{id}/blocks/{blockId}', { params: { path: { id, blockId } } }));
+    },
+    /** Needs the admin key: a complimentary booking, CONFIRMED at once. */
+    async issueComp(id: string, comp: NewComp, call: Idempotent = {}): Promise<Booking> {
+      return ok(
+        await api.POST('/api/shows/{id}/comps', { params: { path: { id }, header: idempotency(call) }, body: comp }),
       );
     },
     async getBooking(id: string, call: WithHoldToken = {}): Promise<Booking> {

@@ -165,6 +165,11 @@ export interface paths {
                             available_by_category?: {
                                 [key: string]: number;
                             };
+                            /** @enum {unknown} */
+                            late_confirm: "refuse" | "reclaim";
+                            max_seats_per_customer: number | null;
+                            sales_start: string | null;
+                            sales_end: string | null;
                             /** Format: date-time */
                             created_at: string;
                         }[];
@@ -245,6 +250,15 @@ export interface paths {
                          * @example 2031-05-01T20:00:00Z
                          */
                         start_time: string;
+                        /**
+                         * @description A confirm after the hold expired: refuse (409 hold_expired, the default), or reclaim: take the same seats again if they are still free
+                         * @enum {unknown}
+                         */
+                        late_confirm?: "refuse" | "reclaim";
+                        /** @description Most seats one customer_ref may have held or bought on the show; holds must then carry customer_ref */
+                        max_seats_per_customer?: number | null;
+                        sales_start?: string | null;
+                        sales_end?: string | null;
                         /** @description General admission: this many seats. Send either total_seats or seat_map. */
                         total_seats?: number;
                         /**
@@ -317,6 +331,11 @@ export interface paths {
                             available_by_category?: {
                                 [key: string]: number;
                             };
+                            /** @enum {unknown} */
+                            late_confirm: "refuse" | "reclaim";
+                            max_seats_per_customer: number | null;
+                            sales_start: string | null;
+                            sales_end: string | null;
                             /** Format: date-time */
                             created_at: string;
                         };
@@ -570,6 +589,11 @@ export interface paths {
                             available_by_category?: {
                                 [key: string]: number;
                             };
+                            /** @enum {unknown} */
+                            late_confirm: "refuse" | "reclaim";
+                            max_seats_per_customer: number | null;
+                            sales_start: string | null;
+                            sales_end: string | null;
                             /** Format: date-time */
                             created_at: string;
                         };
@@ -654,7 +678,341 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a show (admin)
+         * @description Any of: title, description, a future start_time, late_confirm, max_seats_per_customer, sales_start, sales_end (null clears an optional one); total_seats for general admission (never below the seats held, sold and blocked: 409 seats_in_use); seat_map for a seated show (seats keep their ids; rows and seats may be added; a seat that is held, sold or blocked cannot be removed: 409 seats_in_use).
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description UUID, canonical form */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Not blank; no NUL characters */
+                        title?: string;
+                        description?: string | null;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 date-time with an offset, in the future
+                         * @example 2031-05-01T20:00:00Z
+                         */
+                        start_time?: string;
+                        /**
+                         * @description A confirm after the hold expired: refuse (409 hold_expired, the default), or reclaim: take the same seats again if they are still free
+                         * @enum {unknown}
+                         */
+                        late_confirm?: "refuse" | "reclaim";
+                        /** @description Most seats one customer_ref may have held or bought on the show; holds must then carry customer_ref */
+                        max_seats_per_customer?: number | null;
+                        sales_start?: string | null;
+                        sales_end?: string | null;
+                        /** @description General admission only; never below the seats held, sold and blocked (409 seats_in_use) */
+                        total_seats?: number;
+                        /**
+                         * @description Seated shows only: the whole new map. Rows and seats may be added anywhere; a seat that is held, sold or blocked cannot be removed (409 seats_in_use). Seat ids stay what they are.
+                         * @example {
+                         *       "sections": [
+                         *         {
+                         *           "name": "Stalls",
+                         *           "rows": [
+                         *             {
+                         *               "label": "A",
+                         *               "seats": 20,
+                         *               "category": "premium"
+                         *             },
+                         *             {
+                         *               "label": "B",
+                         *               "seats": 22
+                         *             }
+                         *           ]
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        seat_map?: {
+                            sections: {
+                                /** @description Section name, unique in the map; no "-" */
+                                name: string;
+                                rows: {
+                                    /** @description Row label, unique in its section; no "-" */
+                                    label: string;
+                                    /** @description Seats numbered 1..seats, left to right */
+                                    seats: number;
+                                    /**
+                                     * @description A free label: price tier, accessibility…
+                                     * @default standard
+                                     */
+                                    category?: string;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description UUID, canonical form
+                             */
+                            id: string;
+                            title: string;
+                            description: string | null;
+                            /** Format: date-time */
+                            start_time: string;
+                            /**
+                             * @description assigned: the show has a seat map (GET /api/shows/{id}/seats)
+                             * @enum {unknown}
+                             */
+                            seating: "general_admission" | "assigned";
+                            total_seats: number;
+                            /** @description Seats neither confirmed nor held by an unexpired hold */
+                            available_seats: number;
+                            /** @description Assigned seating only: available seats per category */
+                            available_by_category?: {
+                                [key: string]: number;
+                            };
+                            /** @enum {unknown} */
+                            late_confirm: "refuse" | "reclaim";
+                            max_seats_per_customer: number | null;
+                            sales_start: string | null;
+                            sales_end: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/api/shows/{id}/seats": {
@@ -851,6 +1209,8 @@ export interface paths {
                         category?: string;
                         /** @description Seated shows, best available: only this section */
                         section?: string;
+                        /** @description The storefront's opaque id of the customer: 1–128 printable characters */
+                        customer_ref?: string;
                         /** @description Seated shows, best available: when no row has the seats together, take the best free seats apart */
                         allow_split?: boolean;
                     };
@@ -879,6 +1239,18 @@ export interface paths {
                             seat_ids?: string[];
                             /** @enum {unknown} */
                             status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
+                            /** @description The customer the storefront named when holding */
+                            customer_ref?: string;
+                            /**
+                             * @description A complimentary booking issued by the admin
+                             * @enum {boolean}
+                             */
+                            comp?: true;
+                            /**
+                             * @description Confirmed after its hold expired, on the same seats (late_confirm: reclaim)
+                             * @enum {boolean}
+                             */
+                            late?: true;
                             /**
                              * Format: date-time
                              * @description When an unconfirmed hold expires
@@ -1138,6 +1510,18 @@ export interface paths {
                             seat_ids?: string[];
                             /** @enum {unknown} */
                             status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
+                            /** @description The customer the storefront named when holding */
+                            customer_ref?: string;
+                            /**
+                             * @description A complimentary booking issued by the admin
+                             * @enum {boolean}
+                             */
+                            comp?: true;
+                            /**
+                             * @description Confirmed after its hold expired, on the same seats (late_confirm: reclaim)
+                             * @enum {boolean}
+                             */
+                            late?: true;
                             /**
                              * Format: date-time
                              * @description When an unconfirmed hold expires
@@ -1354,6 +1738,18 @@ export interface paths {
                             seat_ids?: string[];
                             /** @enum {unknown} */
                             status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
+                            /** @description The customer the storefront named when holding */
+                            customer_ref?: string;
+                            /**
+                             * @description A complimentary booking issued by the admin
+                             * @enum {boolean}
+                             */
+                            comp?: true;
+                            /**
+                             * @description Confirmed after its hold expired, on the same seats (late_confirm: reclaim)
+                             * @enum {boolean}
+                             */
+                            late?: true;
                             /**
                              * Format: date-time
                              * @description When an unconfirmed hold expires
@@ -1664,6 +2060,18 @@ export interface paths {
                             seat_ids?: string[];
                             /** @enum {unknown} */
                             status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
+                            /** @description The customer the storefront named when holding */
+                            customer_ref?: string;
+                            /**
+                             * @description A complimentary booking issued by the admin
+                             * @enum {boolean}
+                             */
+                            comp?: true;
+                            /**
+                             * @description Confirmed after its hold expired, on the same seats (late_confirm: reclaim)
+                             * @enum {boolean}
+                             */
+                            late?: true;
                             /**
                              * Format: date-time
                              * @description When an unconfirmed hold expires
@@ -1974,6 +2382,18 @@ export interface paths {
                             seat_ids?: string[];
                             /** @enum {unknown} */
                             status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
+                            /** @description The customer the storefront named when holding */
+                            customer_ref?: string;
+                            /**
+                             * @description A complimentary booking issued by the admin
+                             * @enum {boolean}
+                             */
+                            comp?: true;
+                            /**
+                             * @description Confirmed after its hold expired, on the same seats (late_confirm: reclaim)
+                             * @enum {boolean}
+                             */
+                            late?: true;
                             /**
                              * Format: date-time
                              * @description When an unconfirmed hold expires
@@ -2036,6 +2456,1338 @@ export interface paths {
                 };
                 /** @description Default Response */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shows/{id}/bookings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A show's bookings (admin)
+         * @description In the order they were made, filtered by status and customer_ref. Paginated: the next page, if any, is in the Link header (rel="next").
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description A hold past its expires_at is EXPIRED */
+                    status?: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
+                    /** @description The storefront's opaque id of the customer: 1–128 printable characters */
+                    customer_ref?: string;
+                    limit?: number;
+                    /** @description From the Link header */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description UUID, canonical form */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description UUID, canonical form
+                             */
+                            id: string;
+                            /**
+                             * Format: uuid
+                             * @description UUID, canonical form
+                             */
+                            show_id: string;
+                            seats: number;
+                            /** @description The seats, on a show with a seat map (Section-Row-Number) */
+                            seat_ids?: string[];
+                            /** @enum {unknown} */
+                            status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
+                            /** @description The customer the storefront named when holding */
+                            customer_ref?: string;
+                            /**
+                             * @description A complimentary booking issued by the admin
+                             * @enum {boolean}
+                             */
+                            comp?: true;
+                            /**
+                             * @description Confirmed after its hold expired, on the same seats (late_confirm: reclaim)
+                             * @enum {boolean}
+                             */
+                            late?: true;
+                            /**
+                             * Format: date-time
+                             * @description When an unconfirmed hold expires
+                             */
+                            expires_at: string;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shows/{id}/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A show's seats and bookings at a glance (admin)
+         * @description Seats free, held, sold and blocked, overall and per category, and bookings by status, from one snapshot.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description UUID, canonical form */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description UUID, canonical form
+                             */
+                            show_id: string;
+                            seats: {
+                                total: number;
+                                /** @description On sale now: not held by an unexpired hold, sold or blocked */
+                                free: number;
+                                /** @description In PENDING holds before their expires_at */
+                                held: number;
+                                sold: number;
+                                blocked: number;
+                            };
+                            /** @description Assigned seating only */
+                            by_category?: {
+                                [key: string]: {
+                                    total: number;
+                                    /** @description On sale now: not held by an unexpired hold, sold or blocked */
+                                    free: number;
+                                    /** @description In PENDING holds before their expires_at */
+                                    held: number;
+                                    sold: number;
+                                    blocked: number;
+                                };
+                            };
+                            bookings: {
+                                /** @description Live holds */
+                                pending: number;
+                                confirmed: number;
+                                /** @description Past holds, those not yet marked EXPIRED included */
+                                expired: number;
+                                cancelled: number;
+                                /** @description Confirmed complimentary bookings */
+                                comps: number;
+                            };
+                            /**
+                             * Format: date-time
+                             * @description The database time of the snapshot
+                             */
+                            at: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shows/{id}/blocks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A show's blocks (admin) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description UUID, canonical form */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description UUID, canonical form
+                             */
+                            id: string;
+                            /**
+                             * Format: uuid
+                             * @description UUID, canonical form
+                             */
+                            show_id: string;
+                            seats: number;
+                            /** @description Seated shows */
+                            seat_ids?: string[];
+                            note: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Keep seats back: house seats (admin)
+         * @description seat_ids on a seated show (each must be free: 409 seats_taken naming those held, sold or blocked), seats on a general-admission show (409 sold_out when fewer are free). Blocked seats are never on sale (B in the seat map) until the block is released.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Makes a retry safe: the same key with the same request within 24 hours replays the first answer (hold_token included) instead of acting again. 1–255 printable ASCII characters; use a fresh UUID per request. */
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    /** @description UUID, canonical form */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Seated shows: these seats */
+                        seat_ids?: string[];
+                        /** @description General admission */
+                        seats?: number;
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description UUID, canonical form
+                             */
+                            id: string;
+                            /**
+                             * Format: uuid
+                             * @description UUID, canonical form
+                             */
+                            show_id: string;
+                            seats: number;
+                            /** @description Seated shows */
+                            seat_ids?: string[];
+                            note: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shows/{id}/blocks/{blockId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Release a block: its seats go back on sale (admin) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description UUID, canonical form */
+                    id: string;
+                    /** @description UUID, canonical form */
+                    blockId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Released */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shows/{id}/comps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue a complimentary booking, CONFIRMED at once (admin)
+         * @description seat_ids on a seated show (each free or blocked; blocked seats leave their block), or seats on a general-admission show (free ones, or from block_id). The booking has comp: true.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Makes a retry safe: the same key with the same request within 24 hours replays the first answer (hold_token included) instead of acting again. 1–255 printable ASCII characters; use a fresh UUID per request. */
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    /** @description UUID, canonical form */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Seated shows: these seats, each free or blocked */
+                        seat_ids?: string[];
+                        /** @description General admission */
+                        seats?: number;
+                        /**
+                         * Format: uuid
+                         * @description General admission: take the seats from this block
+                         */
+                        block_id?: string;
+                        /** @description The storefront's opaque id of the customer: 1–128 printable characters */
+                        customer_ref?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description UUID, canonical form
+                             */
+                            id: string;
+                            /**
+                             * Format: uuid
+                             * @description UUID, canonical form
+                             */
+                            show_id: string;
+                            seats: number;
+                            /** @description The seats, on a show with a seat map (Section-Row-Number) */
+                            seat_ids?: string[];
+                            /** @enum {unknown} */
+                            status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
+                            /** @description The customer the storefront named when holding */
+                            customer_ref?: string;
+                            /**
+                             * @description A complimentary booking issued by the admin
+                             * @enum {boolean}
+                             */
+                            comp?: true;
+                            /**
+                             * @description Confirmed after its hold expired, on the same seats (late_confirm: reclaim)
+                             * @enum {boolean}
+                             */
+                            late?: true;
+                            /**
+                             * Format: date-time
+                             * @description When an unconfirmed hold expires
+                             */
+                            expires_at: string;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };

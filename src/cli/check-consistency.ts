@@ -3,15 +3,17 @@ import { createPool } from '../db/pool.js';
 import { ShowRepository, type CounterMismatch } from '../repositories/show.repository.js';
 import { runEntryPoint } from '../runtime.js';
 
-// `npm run check:consistency`: compares every show's seat counters with its booking rows
-// (and a seated show's seats with both) and lists each difference. Exit 0 when all agree, 1 when any differs (or on failure).
+// `npm run check:consistency`: compares every show's seat counters with its booking rows and
+// blocks (and a seated show's seats with all of them) and lists each difference. Exit 0 when all agree, 1 when any differs (or on failure).
 
 function describe(show: CounterMismatch): string {
   const parts = [
     `held_seats ${show.heldSeats} vs ${show.pendingRowSeats} in PENDING bookings`,
     `confirmed_seats ${show.confirmedSeats} vs ${show.confirmedRowSeats} in CONFIRMED bookings`,
   ];
-  if (show.heldSeats + show.confirmedSeats > show.totalSeats) parts.push(`more than its ${show.totalSeats} seats`);
+  if (show.heldSeats + show.confirmedSeats + show.blockedSeats > show.totalSeats) {
+    parts.push(`more than its ${show.totalSeats} seats (with ${show.blockedSeats} blocked)`);
+  }
   return `show ${show.id} ${JSON.stringify(show.title)}: ${parts.join('; ')}`;
 }
 

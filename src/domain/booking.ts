@@ -2,6 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { Type, type Static } from 'typebox';
 import { DateTime, Uuid } from './common.js';
 
+/** An opaque id of the customer from the storefront. */
+export const CustomerRef = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[\\u0020-\\u007e\\u00a0-\\ud7ff\\ue000-\\uffff]+$',
+  description: "The storefront's opaque id of the customer: 1–128 printable characters",
+});
+
 export const bookingStatuses = ['PENDING', 'CONFIRMED', 'EXPIRED', 'CANCELLED'] as const;
 export type BookingStatus = (typeof bookingStatuses)[number];
 
@@ -14,6 +22,11 @@ export const Booking = Type.Object({
     Type.Array(Type.String(), { description: 'The seats, on a show with a seat map (Section-Row-Number)' }),
   ),
   status: Type.Enum(bookingStatuses),
+  customer_ref: Type.Optional(Type.String({ description: 'The customer the storefront named when holding' })),
+  comp: Type.Optional(Type.Literal(true, { description: 'A complimentary booking issued by the admin' })),
+  late: Type.Optional(
+    Type.Literal(true, { description: 'Confirmed after its hold expired, on the same seats (late_confirm: reclaim)' }),
+  ),
   expires_at: DateTime('When an unconfirmed hold expires'),
   created_at: DateTime(),
   updated_at: DateTime(),
@@ -38,18 +51,53 @@ export interface StoredBooking extends Booking {
 
 /** The one mapping from a stored row to what a customer sees: an overdue hold is EXPIRED. */
 export function bookingAsSeen(row: StoredBooking): Booking {
-  const { id, show_id, seats, seat_ids, created_at, expires_at, updated_at } = row;
-  const status = row.overdue ? 'EXPIRED' : row.status;
-  return seat_ids
-    ? { id, show_id, seats, seat_ids, status, created_at, expires_at, updated_at }
-    : { id, show_id, seats, status, created_at, expires_at, updated_at };
+  const booking: Booking & Partial<Pick<StoredBooking, 'hold_token_hash' | 'overdue'>> = { ...row };
+  delete booking.hold_token_hash;
+  delete booking.overdue;
+  return row.overdue ? { ...booking, status: 'EXPIRED' } : booking;
 }
 
-/** A booking row as read: general admission has no seat ids (NULL), which the API leaves out. */
-export function withoutNullSeats<T extends { seat_ids?: string[] | null | undefined }>(row: T): T {
+/** The columns of a booking as the API shows it (asBooking maps a row of them). */
+export const BOOKING_COLUMNS =
+  'id, show_id, seats, seat_ids, status, customer_ref, comp, late, created_at, expires_at, updated_at';
+
+type BookingRow = Omit<Booking, 'seat_ids' | 'customer_ref' | 'comp' | 'late'> & {
+  seat_ids?: string[] | null;
+  customer_ref?: string | null;
+  comp?: boolean;
+  late?: boolean;
+};
+
+/**
+ * A booking row as read: what does not apply is left out of the answer (seat ids of general
+ * admission, a customer never named, comp and late when false), so answers stay as they were.
+ */
+export function asBooking<T extends BookingRow>(row: T): T & Booking {
   if (row.seat_ids === null) delete row.seat_ids;
-  return row;
+  if (row.customer_ref === null) delete row.customer_ref;
+  if (row.comp === false) delete row.comp;
+  if (row.late === false) delete row.late;
+  return row as T & Booking;
 }
+
+/** POST /api/shows/:id/comps: a complimentary booking, straight to CONFIRMED. */
+export const NewComp = Type.Object(
+  {
+    seat_ids: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+        minItems: 1,
+        maxItems: 1000,
+        uniqueItems: true,
+        description: 'Seated shows: these seats, each free or blocked',
+      }),
+    ),
+    seats: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'General admission' })),
+    block_id: Type.Optional({ ...Uuid, description: 'General admission: take the seats from this block' }),
+    customer_ref: Type.Optional(CustomerRef),
+  },
+  { additionalProperties: false },
+);
+export type NewComp = Static<typeof NewComp>;
 
 /**
  * A new booking's id: a random UUID whose first 8 hex digits are its show's. A load balancer

@@ -93,7 +93,11 @@ export class SeatPlan {
   /** Row index of each seat number. */
   private readonly rowOfSeat: Int32Array;
 
-  constructor(readonly map: SeatMap) {
+  /** @param mapVersion shows.seat_map_version of the map: seats are renumbered when it moves. */
+  constructor(
+    readonly map: SeatMap,
+    readonly mapVersion = 0,
+  ) {
     let start = 0;
     for (const section of map.sections) {
       for (const row of section.rows) {

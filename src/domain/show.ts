@@ -8,24 +8,45 @@ const isoWithOffset = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?
 // Text PostgreSQL can store exactly as sent: no NUL character, no lone UTF-16 surrogate.
 const storable = '[^\\u0000\\uD800-\\uDFFF]';
 
+const Title = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  pattern: `^${storable}*[^\\s\\u0000\\uD800-\\uDFFF]${storable}*$`,
+  description: 'Not blank; no NUL characters',
+});
+const Description = Type.String({ maxLength: 2000, pattern: `^${storable}*$`, description: 'No NUL characters' });
+const Instant = (description: string) =>
+  Type.String({ format: 'date-time', pattern: isoWithOffset, description, examples: ['2031-05-01T20:00:00Z'] });
+const StartTime = Instant('ISO 8601 date-time with an offset, in the future');
+
+export const lateConfirmPolicies = ['refuse', 'reclaim'] as const;
+export type LateConfirmPolicy = (typeof lateConfirmPolicies)[number];
+
+/** The settings of a show's checkout: set at creation, changed by PATCH (null clears one). */
+const ShowSettings = {
+  late_confirm: Type.Optional(
+    Type.Enum(lateConfirmPolicies, {
+      description:
+        'A confirm after the hold expired: refuse (409 hold_expired, the default), or reclaim: take the same seats again if they are still free',
+    }),
+  ),
+  max_seats_per_customer: Type.Optional(
+    Type.Union([Type.Integer({ minimum: 1, maximum: MAX_SHOW_SEATS }), Type.Null()], {
+      description:
+        'Most seats one customer_ref may have held or bought on the show; holds must then carry customer_ref',
+    }),
+  ),
+  sales_start: Type.Optional(Type.Union([Instant('Holds are refused before this (409 sales_not_open)'), Type.Null()])),
+  sales_end: Type.Optional(Type.Union([Instant('Holds are refused from this on (409 sales_closed)'), Type.Null()])),
+};
+
 /** What an admin sends to create a show. */
 export const NewShow = Type.Object(
   {
-    title: Type.String({
-      minLength: 1,
-      maxLength: 200,
-      pattern: `^${storable}*[^\\s\\u0000\\uD800-\\uDFFF]${storable}*$`,
-      description: 'Not blank; no NUL characters',
-    }),
-    description: Type.Optional(
-      Type.String({ maxLength: 2000, pattern: `^${storable}*$`, description: 'No NUL characters' }),
-    ),
-    start_time: Type.String({
-      format: 'date-time',
-      pattern: isoWithOffset,
-      description: 'ISO 8601 date-time with an offset, in the future',
-      examples: ['2031-05-01T20:00:00Z'],
-    }),
+    title: Title,
+    description: Type.Optional(Description),
+    start_time: StartTime,
+    ...ShowSettings,
     total_seats: Type.Optional(
       Type.Integer({
         minimum: 1,
@@ -38,6 +59,30 @@ export const NewShow = Type.Object(
   { additionalProperties: false },
 );
 export type NewShow = Static<typeof NewShow>;
+
+/** What an admin sends to change a show: any of these; null clears an optional setting. */
+export const ShowChanges = Type.Object(
+  {
+    title: Type.Optional(Title),
+    description: Type.Optional(Type.Union([Description, Type.Null()])),
+    start_time: Type.Optional(StartTime),
+    ...ShowSettings,
+    total_seats: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_SHOW_SEATS,
+        description: 'General admission only; never below the seats held, sold and blocked (409 seats_in_use)',
+      }),
+    ),
+    seat_map: Type.Optional({
+      ...SeatMapInput,
+      description:
+        'Seated shows only: the whole new map. Rows and seats may be added anywhere; a seat that is held, sold or blocked cannot be removed (409 seats_in_use). Seat ids stay what they are.',
+    }),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type ShowChanges = Static<typeof ShowChanges>;
 
 /** A show as the API shows it. */
 export const Show = Type.Object({
@@ -53,9 +98,66 @@ export const Show = Type.Object({
   available_by_category: Type.Optional(
     Type.Record(Type.String(), Type.Integer(), { description: 'Assigned seating only: available seats per category' }),
   ),
+  late_confirm: Type.Enum(lateConfirmPolicies),
+  max_seats_per_customer: Type.Union([Type.Integer(), Type.Null()]),
+  sales_start: Type.Union([DateTime(), Type.Null()]),
+  sales_end: Type.Union([DateTime(), Type.Null()]),
   created_at: DateTime(),
 });
 export type Show = Static<typeof Show>;
+
+const SeatCounts = Type.Object({
+  total: Type.Integer(),
+  free: Type.Integer({ description: 'On sale now: not held by an unexpired hold, sold or blocked' }),
+  held: Type.Integer({ description: 'In PENDING holds before their expires_at' }),
+  sold: Type.Integer(),
+  blocked: Type.Integer(),
+});
+
+/** GET /api/shows/:id/summary: the show's seats and bookings, from one snapshot. */
+export const ShowSummary = Type.Object({
+  show_id: Uuid,
+  seats: SeatCounts,
+  by_category: Type.Optional(Type.Record(Type.String(), SeatCounts, { description: 'Assigned seating only' })),
+  bookings: Type.Object({
+    pending: Type.Integer({ description: 'Live holds' }),
+    confirmed: Type.Integer(),
+    expired: Type.Integer({ description: 'Past holds, those not yet marked EXPIRED included' }),
+    cancelled: Type.Integer(),
+    comps: Type.Integer({ description: 'Confirmed complimentary bookings' }),
+  }),
+  at: DateTime('The database time of the snapshot'),
+});
+export type ShowSummary = Static<typeof ShowSummary>;
+
+/** Seats the house keeps back, as the API shows them. */
+export const SeatBlock = Type.Object({
+  id: Uuid,
+  show_id: Uuid,
+  seats: Type.Integer(),
+  seat_ids: Type.Optional(Type.Array(Type.String(), { description: 'Seated shows' })),
+  note: Type.Union([Type.String(), Type.Null()]),
+  created_at: DateTime(),
+});
+export type SeatBlock = Static<typeof SeatBlock>;
+
+/** POST /api/shows/:id/blocks. */
+export const NewBlock = Type.Object(
+  {
+    seat_ids: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+        minItems: 1,
+        maxItems: MAX_SHOW_SEATS,
+        uniqueItems: true,
+        description: 'Seated shows: these seats',
+      }),
+    ),
+    seats: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SHOW_SEATS, description: 'General admission' })),
+    note: Type.Optional(Type.String({ maxLength: 500, pattern: `^${storable}*$` })),
+  },
+  { additionalProperties: false },
+);
+export type NewBlock = Static<typeof NewBlock>;
 
 export const SeatMapRowState = Type.Object({
   label: Type.String(),

@@ -20,6 +20,7 @@ import { securityHeaders } from './security-headers.js';
 import { sendProblem, toProblem } from './problem.js';
 import { optionalBodies } from './schemas.js';
 import { bookingRoutes } from './routes/bookings.js';
+import { adminRoutes } from './routes/admin.js';
 import type { Readiness, RouteContext } from './routes/context.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -208,6 +209,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     config,
     shows: services.shows,
     bookings: services.bookings,
+    house: services.house,
     auth,
     idempotency,
     readiness: deps.readiness,
@@ -216,6 +218,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(healthRoutes, context);
   await app.register(showRoutes, context);
   await app.register(bookingRoutes, context);
+  await app.register(adminRoutes, context);
   await app.register(metricsRoutes, context);
   if (deps.queues && deps.queues.length > 0) await registerQueueBoard(app, deps.queues, deps.adminApiKey);
   return app;

@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { Uuid } from '../domain/common.js';
+import { CustomerRef } from '../domain/booking.js';
 import { Problem } from '../errors.js';
 
 // Shapes of requests. What the API answers (shows, bookings, problems) is defined once in
@@ -46,6 +47,7 @@ export function bookBody(maxSeatsPerBooking: number) {
       section: Type.Optional(
         Type.String({ minLength: 1, maxLength: 40, description: 'Seated shows, best available: only this section' }),
       ),
+      customer_ref: Type.Optional(CustomerRef),
       allow_split: Type.Optional(
         Type.Boolean({
           description:

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from '../db/pool.js';
-import { withoutNullSeats, type Booking, type BookingStatus, type StoredBooking } from '../domain/booking.js';
+import { asBooking, BOOKING_COLUMNS, type Booking, type BookingStatus, type StoredBooking } from '../domain/booking.js';
 import type { ClaimRef, RecordedResponse } from './idempotency.repository.js';
 import type { DbInstant } from './show.repository.js';
 
@@ -8,11 +8,22 @@ export interface GroupHold {
   id: string;
   seats: number;
   tokenHash: Buffer;
+  customerRef: string | undefined;
   /** The Idempotency-Key claim and the answer to record with the hold, if it is granted. */
   answer?: { ref: ClaimRef; response: RecordedResponse } | undefined;
 }
 
-export type HoldOutcome = 'held' | 'sold_out' | 'show_started' | 'taken_over' | 'show_not_found' | 'show_busy';
+/** What the gate of every hold group (hold_gate) answers before seats are considered. */
+export type GateOutcome =
+  | 'show_started'
+  | 'taken_over'
+  | 'show_not_found'
+  | 'sales_not_open'
+  | 'sales_closed'
+  | 'customer_ref_required'
+  | 'customer_limit';
+
+export type HoldOutcome = 'held' | 'sold_out' | 'show_busy' | GateOutcome;
 
 export interface GroupHoldResult {
   outcome: HoldOutcome;
@@ -22,6 +33,9 @@ export interface GroupHoldResult {
   booking: Booking | null;
   /** Seats left free after the group. */
   available: number | null;
+  /** customer_limit: the seats the customer may still hold. */
+  allowed: number | null;
+  salesStart: Date | null;
 }
 
 /**
@@ -42,17 +56,19 @@ export interface SeatGroupHold {
   seatNos: number[];
   seatIds: string[];
   tokenHash: Buffer;
+  customerRef: string | undefined;
   answer?: { ref: ClaimRef; response: RecordedResponse } | undefined;
 }
 
-export type SeatHoldOutcome =
-  Exclude<HoldOutcome, 'sold_out' | 'show_busy'> | 'refused' | 'stale' | 'conflict' | 'not_seated';
+export type SeatHoldOutcome = 'held' | GateOutcome | 'refused' | 'stale' | 'conflict' | 'not_seated' | 'map_changed';
 
 export interface SeatGroupResult {
   outcome: SeatHoldOutcome;
   reclaimed: number;
   booking: Booking | null;
   available: number | null;
+  allowed: number | null;
+  salesStart: Date | null;
   /** The show's seat version when the group began, and after it. */
   versionBefore: string | null;
   versionAfter: string | null;
@@ -67,16 +83,22 @@ export interface Move {
   to: BookingStatus;
 }
 
-const bookingColumns = 'id, show_id, seats, seat_ids, status, created_at, expires_at, updated_at';
+const bookingColumns = BOOKING_COLUMNS;
+const bookingColumnsOf = (alias: string) =>
+  BOOKING_COLUMNS.split(', ')
+    .map((column) => `${alias}.${column}`)
+    .join(', ');
 
 type HoldGroupRow = Omit<Booking, 'id'> & {
   outcome: HoldOutcome;
   available: number | null;
   reclaimed: number;
+  allowed: number | null;
+  salesStart: Date | null;
   id: string | null;
 };
 const holdGroupColumns =
-  'outcome, available, reclaimed, id, show_id, seats, status, created_at, expires_at, updated_at';
+  'outcome, available, reclaimed, allowed, sales_start AS "salesStart", id, show_id, seats, status, created_at, expires_at, updated_at';
 
 /** The per-request arrays of hold_group and hold_groups, in their parameter order. */
 function requestArrays(holds: GroupHold[]): unknown[] {
@@ -87,6 +109,7 @@ function requestArrays(holds: GroupHold[]): unknown[] {
     holds.map((hold) => hold.id),
     holds.map((hold) => hold.seats),
     holds.map((hold) => hold.tokenHash),
+    holds.map((hold) => hold.customerRef ?? null),
     perKey((answer) => answer.ref.scopeHash),
     perKey((answer) => answer.ref.claimId),
     perKey((answer) => answer.response.statusCode),
@@ -109,8 +132,15 @@ function releaseSeats(source: string, state: string, owner: string): string {
          WHERE st.show_id = $1 AND st.seat_no = r.seat_no AND st.booking_id = e.id)`;
 }
 
-function toResult({ outcome, available, reclaimed, ...booking }: HoldGroupRow): GroupHoldResult {
-  return { outcome, available, reclaimed, booking: booking.id === null ? null : (booking as Booking) };
+function toResult({ outcome, available, reclaimed, allowed, salesStart, ...booking }: HoldGroupRow): GroupHoldResult {
+  return {
+    outcome,
+    available,
+    reclaimed,
+    allowed,
+    salesStart,
+    booking: booking.id === null ? null : (booking as Booking),
+  };
 }
 
 export class BookingRepository {
@@ -131,7 +161,7 @@ export class BookingRepository {
     now: DbInstant | null,
   ): Promise<GroupHoldResult[]> {
     const { rows } = await db.query<HoldGroupRow>(
-      `SELECT ${holdGroupColumns} FROM hold_group($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      `SELECT ${holdGroupColumns} FROM hold_group($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
       [showId, ttlSeconds, now, ...requestArrays(holds)],
     );
     return rows.map(toResult);
@@ -145,7 +175,7 @@ export class BookingRepository {
   async holdSeats(
     db: Pool | PoolClient,
     showId: string,
-    version: string,
+    version: { map: number; seats: string },
     holds: SeatGroupHold[],
     ttlSeconds: number,
     now: DbInstant | null,
@@ -159,25 +189,30 @@ export class BookingRepository {
         outcome: SeatHoldOutcome;
         available: number | null;
         reclaimed: number;
+        allowed: number | null;
+        salesStart: Date | null;
         versionBefore: string | null;
         versionAfter: string | null;
         freed: number[] | null;
       }
     >(
-      `SELECT outcome, available, reclaimed, version_before::text AS "versionBefore",
-              version_after::text AS "versionAfter", freed, ${bookingColumns}
-       FROM hold_seats($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+      `SELECT outcome, available, reclaimed, allowed, sales_start AS "salesStart",
+              version_before::text AS "versionBefore", version_after::text AS "versionAfter", freed,
+              id, show_id, seats, seat_ids, status, created_at, expires_at, updated_at
+       FROM hold_seats($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
       [
         showId,
         ttlSeconds,
         now,
-        version,
+        version.map,
+        version.seats,
         holds.map((hold) => hold.id),
         holds.map((hold) => hold.seatNos.length),
         holds.flatMap((hold) => hold.seatNos),
         holds.flatMap((hold, index) => hold.seatNos.map(() => index + 1)),
         holds.flatMap((hold) => hold.seatIds),
         holds.map((hold) => hold.tokenHash),
+        holds.map((hold) => hold.customerRef ?? null),
         perKey((answer) => answer.ref.scopeHash),
         perKey((answer) => answer.ref.claimId),
         perKey((answer) => answer.response.statusCode),
@@ -185,15 +220,19 @@ export class BookingRepository {
         perKey((answer) => answer.response.location),
       ],
     );
-    return rows.map(({ outcome, available, reclaimed, versionBefore, versionAfter, freed, ...booking }) => ({
-      outcome,
-      available,
-      reclaimed,
-      versionBefore,
-      versionAfter,
-      freed,
-      booking: booking.id === null ? null : (booking as Booking),
-    }));
+    return rows.map(
+      ({ outcome, available, reclaimed, allowed, salesStart, versionBefore, versionAfter, freed, ...booking }) => ({
+        outcome,
+        available,
+        reclaimed,
+        allowed,
+        salesStart,
+        versionBefore,
+        versionAfter,
+        freed,
+        booking: booking.id === null ? null : (booking as Booking),
+      }),
+    );
   }
 
   /**
@@ -206,7 +245,7 @@ export class BookingRepository {
     let end = 0;
     const ends = sorted.map((group) => (end += group.holds.length));
     const { rows } = await this.pool.query<HoldGroupRow>(
-      `SELECT ${holdGroupColumns} FROM hold_groups($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      `SELECT ${holdGroupColumns} FROM hold_groups($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
       [sorted.map((group) => group.showId), ends, ttlSeconds, ...requestArrays(sorted.flatMap((group) => group.holds))],
     );
     const results: GroupHoldResult[][] = groups.map(() => []);
@@ -269,8 +308,7 @@ export class BookingRepository {
          WHERE b.id = m.id AND b.show_id = $1 AND b.status = m.from_status
            AND (m.from_status <> 'PENDING' OR m.to_status = 'EXPIRED' OR b.expires_at > $5::timestamptz)
            AND (m.to_status <> 'EXPIRED' OR b.expires_at <= $5::timestamptz)
-         RETURNING b.id, b.show_id, b.seats, b.seat_ids, b.status, b.created_at, b.expires_at, b.updated_at,
-                   b.seat_nos, m.from_status),
+         RETURNING ${bookingColumnsOf('b')}, b.seat_nos, m.from_status),
        counted AS (
          UPDATE shows SET
            held_seats = held_seats
@@ -284,7 +322,7 @@ export class BookingRepository {
        SELECT ${bookingColumns} FROM moved`,
       [showId, moves.map((m) => m.id), moves.map((m) => m.from), moves.map((m) => m.to), now],
     );
-    return rows.map(withoutNullSeats);
+    return rows.map(asBooking);
   }
 
   /**
@@ -308,10 +346,63 @@ export class BookingRepository {
          WHERE id = ANY($2::uuid[]) AND show_id = $1 AND status = 'PENDING' AND expires_at > $3::timestamptz)
        UPDATE bookings b SET expires_at = target.until, updated_at = $3::timestamptz
        FROM target WHERE b.id = target.id AND target.until > b.expires_at
-       RETURNING b.id, b.show_id, b.seats, b.seat_ids, b.status, b.created_at, b.expires_at, b.updated_at`,
+       RETURNING ${bookingColumnsOf('b')}`,
       [showId, ids, now, ttlSeconds, maxLifetimeSeconds],
     );
-    return rows.map(withoutNullSeats);
+    return rows.map(asBooking);
+  }
+
+  /**
+   * Confirms late (late_confirm = 'reclaim') the EXPIRED bookings of `ids`, in that order, each
+   * only if its seats (seated) or as many seats (general admission) are free: the confirm_late
+   * function. Caller holds the show's lock and reclaimed its overdue holds. Returns the bookings
+   * as they are after, with whether each was confirmed.
+   */
+  async confirmLate(
+    client: PoolClient,
+    showId: string,
+    ids: string[],
+    now: DbInstant,
+  ): Promise<{ booking: Booking; confirmed: boolean }[]> {
+    const { rows: done } = await client.query<{ booking_id: string; confirmed: boolean }>(
+      'SELECT booking_id, confirmed FROM confirm_late($1, $2, $3::timestamptz)',
+      [showId, ids, now],
+    );
+    // A statement does not see what a function it calls wrote: the rows are read after.
+    const { rows } = await client.query<Booking>(`SELECT ${bookingColumns} FROM bookings WHERE id = ANY($1::uuid[])`, [
+      done.map((row) => row.booking_id),
+    ]);
+    const byId = new Map(rows.map((row) => [row.id, asBooking(row)]));
+    return done.map((row) => ({ booking: byId.get(row.booking_id)!, confirmed: row.confirmed }));
+  }
+
+  /**
+   * A page of the show's bookings in the order they were made, after the cursor, as the API
+   * shows them (a hold past its deadline is EXPIRED, and is found by that status), each with its
+   * created_at to the microsecond (for the next page's cursor).
+   */
+  async listForShow(
+    showId: string,
+    filter: { status?: BookingStatus | undefined; customerRef?: string | undefined },
+    limit: number,
+    after: { createdAt: string; id: string } | null,
+  ): Promise<(Booking & { createdAtExact: string })[]> {
+    const { rows } = await this.pool.query<Booking & { createdAtExact: string }>(
+      `SELECT * FROM (
+         SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "createdAtExact",
+                id, show_id, seats, seat_ids,
+                CASE WHEN status = 'PENDING' AND expires_at <= statement_timestamp() THEN 'EXPIRED' ELSE status END AS status,
+                customer_ref, comp, late, created_at, expires_at, updated_at
+         FROM bookings
+         WHERE show_id = $1 AND ($3::text IS NULL OR customer_ref = $3)
+           AND ($4::timestamptz IS NULL OR (created_at, id) > ($4::timestamptz, $5::uuid))
+         ORDER BY created_at, id) b
+       WHERE $2::booking_status IS NULL OR b.status = $2
+       ORDER BY b.created_at, b.id
+       LIMIT $6`,
+      [showId, filter.status ?? null, filter.customerRef ?? null, after?.createdAt ?? null, after?.id ?? null, limit],
+    );
+    return rows.map(asBooking);
   }
 
   /** Bookings of the show as stored, judged at `now`. Caller holds the show's lock. */
@@ -321,7 +412,7 @@ export class BookingRepository {
        FROM bookings WHERE id = ANY($2::uuid[]) AND show_id = $1`,
       [showId, ids, now],
     );
-    return rows.map(withoutNullSeats);
+    return rows.map(asBooking);
   }
 
   /** The booking as stored, judged at this statement's time. */
@@ -332,7 +423,7 @@ export class BookingRepository {
        FROM bookings WHERE id = $1`,
       [id],
     );
-    return rows[0] ? withoutNullSeats(rows[0]) : null;
+    return rows[0] ? asBooking(rows[0]) : null;
   }
 
   /** Milliseconds until the last PENDING hold of the show due at or before dueAt falls due; null if none. */

@@ -1,6 +1,9 @@
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import type { SeatMap, SeatPlan } from '../domain/seat-map.js';
-import type { NewShow, Show } from '../domain/show.js';
+import type { LateConfirmPolicy, NewShow, Show, ShowChanges, ShowSummary } from '../domain/show.js';
+
+/** The fields PATCH changes on the row itself (seats and maps move by their own rules). */
+export type ShowFieldChanges = Omit<ShowChanges, 'seat_map'>;
 
 /**
  * The database clock at one instant, as PostgreSQL's own text (exact to the microsecond,
@@ -15,6 +18,10 @@ export interface ShowLock {
   now: DbInstant;
   /** The same instant as a Date, for answers (the database writes `now` itself). */
   nowDate: Date;
+  /** The show's policy for late confirms, as it stands under the lock. */
+  lateConfirm: LateConfirmPolicy;
+  /** shows.seat_map_version under the lock: a plan of another version numbers the seats otherwise. */
+  mapVersion: number;
 }
 
 export interface CounterMismatch {
@@ -25,6 +32,7 @@ export interface CounterMismatch {
   pendingRowSeats: number;
   confirmedSeats: number;
   confirmedRowSeats: number;
+  blockedSeats: number;
 }
 
 /** One way a seated show's seat rows disagree with its counters or its bookings. */
@@ -38,18 +46,38 @@ export interface SeatMismatch {
 // seat's owner is a live booking of the same show that lists it.
 const SEAT_MISMATCHES = `
   SELECT c.show_id AS id,
-         format('category %s: held_seats %s vs %s held seats, sold_seats %s vs %s sold seats',
-                c.name, c.held_seats, r.held, c.sold_seats, r.sold) AS problem
+         format('category %s: held_seats %s vs %s held seats, sold_seats %s vs %s sold seats, blocked_seats %s vs %s blocked seats',
+                c.name, c.held_seats, r.held, c.sold_seats, r.sold, c.blocked_seats, r.blocked) AS problem
   FROM show_categories c
   LEFT JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE st.state = 'H') AS held, count(*) FILTER (WHERE st.state = 'S') AS sold
+    SELECT count(*) FILTER (WHERE st.state = 'H') AS held, count(*) FILTER (WHERE st.state = 'S') AS sold,
+           count(*) FILTER (WHERE st.state = 'B') AS blocked, count(*) AS total
     FROM seats st WHERE st.show_id = c.show_id AND st.category = c.category) r ON true
-  WHERE c.held_seats <> r.held OR c.sold_seats <> r.sold
+  WHERE c.held_seats <> r.held OR c.sold_seats <> r.sold OR c.blocked_seats <> r.blocked OR c.total_seats <> r.total
   UNION ALL
-  SELECT s.id, format('held_seats %s, confirmed_seats %s vs %s held, %s sold in its categories',
-                      s.held_seats, s.confirmed_seats, sum(c.held_seats), sum(c.sold_seats))
+  SELECT s.id, format('held_seats %s, confirmed_seats %s, blocked_seats %s, total_seats %s vs %s held, %s sold, %s blocked, %s seats in its categories',
+                      s.held_seats, s.confirmed_seats, s.blocked_seats, s.total_seats,
+                      sum(c.held_seats), sum(c.sold_seats), sum(c.blocked_seats), sum(c.total_seats))
   FROM shows s JOIN show_categories c ON c.show_id = s.id
-  GROUP BY s.id HAVING s.held_seats <> sum(c.held_seats) OR s.confirmed_seats <> sum(c.sold_seats)
+  GROUP BY s.id
+  HAVING s.held_seats <> sum(c.held_seats) OR s.confirmed_seats <> sum(c.sold_seats)
+      OR s.blocked_seats <> sum(c.blocked_seats) OR s.total_seats <> sum(c.total_seats)
+  UNION ALL
+  SELECT s.id, format('blocked_seats %s vs %s seats in its active blocks', s.blocked_seats, COALESCE(sum(b.seats), 0))
+  FROM shows s LEFT JOIN seat_blocks b ON b.show_id = s.id AND b.released_at IS NULL
+  GROUP BY s.id HAVING s.blocked_seats <> COALESCE(sum(b.seats), 0)
+  UNION ALL
+  SELECT b.show_id, format('block %s owns %s of its %s seats', b.id, count(st.seat_no), b.seats)
+  FROM seat_blocks b
+  LEFT JOIN seats st ON st.show_id = b.show_id AND st.seat_no = ANY (b.seat_nos) AND st.block_id = b.id AND st.state = 'B'
+  WHERE b.seat_nos IS NOT NULL
+  GROUP BY b.id
+  HAVING count(st.seat_no) <> CASE WHEN b.released_at IS NULL THEN b.seats ELSE 0 END
+  UNION ALL
+  SELECT st.show_id, format('seat %s is blocked by %s, which does not keep it', st.seat_no, st.block_id)
+  FROM seats st LEFT JOIN seat_blocks b ON b.id = st.block_id
+  WHERE st.block_id IS NOT NULL
+    AND (b.show_id IS DISTINCT FROM st.show_id OR b.released_at IS NOT NULL OR NOT st.seat_no = ANY (b.seat_nos))
   UNION ALL
   SELECT b.show_id, format('booking %s (%s) owns %s of its %s seats as it should', b.id, b.status, count(st.seat_no),
                            b.seats)
@@ -77,13 +105,14 @@ export interface ShowPageCursor {
 // (the partial index bookings_pending_by_show), which the sweep keeps few.
 const showColumns = `
   s.id, s.title, s.description, s.start_time, s.total_seats, s.created_at,
+  s.late_confirm, s.max_seats_per_customer, s.sales_start, s.sales_end,
   CASE WHEN s.seat_map IS NULL THEN 'general_admission' ELSE 'assigned' END AS seating,
-  s.total_seats - s.held_seats - s.confirmed_seats + COALESCE((
+  s.total_seats - s.held_seats - s.confirmed_seats - s.blocked_seats + COALESCE((
     SELECT sum(b.seats) FROM bookings b
     WHERE b.show_id = s.id AND b.status = 'PENDING' AND b.expires_at <= statement_timestamp()
   ), 0)::int AS available_seats,
   CASE WHEN s.seat_map IS NOT NULL THEN (
-    SELECT jsonb_object_agg(c.name, c.total_seats - c.held_seats - c.sold_seats + COALESCE((
+    SELECT jsonb_object_agg(c.name, c.total_seats - c.held_seats - c.sold_seats - c.blocked_seats + COALESCE((
       SELECT count(*) FROM bookings b JOIN seats st
         ON st.show_id = b.show_id AND st.seat_no = ANY (b.seat_nos) AND st.booking_id = b.id
       WHERE b.show_id = s.id AND b.status = 'PENDING' AND b.expires_at <= statement_timestamp()
@@ -101,6 +130,8 @@ function asShow(row: Show & { available_by_category?: Record<string, number> | n
 export interface SeatStates {
   /** shows.seat_version, as text (a bigint). */
   version: string;
+  /** shows.seat_map_version: the numbering the seat numbers are in. */
+  mapVersion: number;
   /** Seat numbers changed since the version asked for; null when every seat is given (in order). */
   seatNos: number[] | null;
   /** One state character per seat of seatNos (or per seat of the show). */
@@ -115,12 +146,15 @@ export class ShowRepository {
    * A seated show gets its categories and one row per seat in the same statement.
    */
   async create(show: NewShow, plan: SeatPlan | null, client?: PoolClient): Promise<Show | null> {
-    const { rows } = await (client ?? this.pool).query<Show>(
+    const db = client ?? this.pool;
+    const { rows } = await db.query<{ id: string }>(
       `WITH inserted AS (
-         INSERT INTO shows (title, description, start_time, total_seats, seat_map)
-         SELECT $1, $2, date_trunc('milliseconds', $3::timestamptz), $4, $5::jsonb
+         INSERT INTO shows (title, description, start_time, total_seats, seat_map, late_confirm, max_seats_per_customer,
+                            sales_start, sales_end)
+         SELECT $1, $2, date_trunc('milliseconds', $3::timestamptz), $4, $5::jsonb, $11, $12,
+                date_trunc('milliseconds', $13::timestamptz), date_trunc('milliseconds', $14::timestamptz)
          WHERE $3::timestamptz > statement_timestamp()
-         RETURNING id, title, description, start_time, total_seats, created_at, seat_map),
+         RETURNING id),
        categories AS (
          INSERT INTO show_categories (show_id, category, name, total_seats)
          SELECT i.id, c.no, c.name, c.total FROM inserted i, unnest($6::text[], $7::int[]) WITH ORDINALITY AS c(name, total, no)),
@@ -129,13 +163,7 @@ export class ShowRepository {
          SELECT i.id, g.seat_no, r.category
          FROM inserted i, unnest($8::int[], $9::int[], $10::smallint[]) AS r(start, length, category),
               generate_series(r.start, r.start + r.length - 1) AS g(seat_no))
-       SELECT id, title, description, start_time, total_seats, total_seats AS available_seats, created_at,
-              CASE WHEN seat_map IS NULL THEN 'general_admission' ELSE 'assigned' END AS seating,
-              CASE WHEN seat_map IS NOT NULL THEN (
-                SELECT jsonb_object_agg(c.name, c.total ORDER BY c.no)
-                FROM unnest($6::text[], $7::int[]) WITH ORDINALITY AS c(name, total, no))
-              END AS available_by_category
-       FROM inserted`,
+       SELECT id FROM inserted`,
       [
         show.title,
         show.description ?? null,
@@ -149,22 +177,27 @@ export class ShowRepository {
         plan ? plan.rows.map((row) => row.start) : [],
         plan ? plan.rows.map((row) => row.length) : [],
         plan ? plan.rows.map((row) => plan.categories.indexOf(row.category) + 1) : [],
+        show.late_confirm ?? 'refuse',
+        show.max_seats_per_customer ?? null,
+        show.sales_start ?? null,
+        show.sales_end ?? null,
       ],
     );
+    return rows[0] ? this.findById(rows[0].id, db) : null;
+  }
+
+  async findById(id: string, db: Pool | PoolClient = this.pool): Promise<Show | null> {
+    const { rows } = await db.query<Show>(`SELECT ${showColumns} FROM shows s WHERE s.id = $1`, [id]);
     return rows[0] ? asShow(rows[0]) : null;
   }
 
-  async findById(id: string): Promise<Show | null> {
-    const { rows } = await this.pool.query<Show>(`SELECT ${showColumns} FROM shows s WHERE s.id = $1`, [id]);
-    return rows[0] ? asShow(rows[0]) : null;
-  }
-
-  /** The show's seat map, null for general admission, undefined when there is no such show. */
-  async seatMap(id: string): Promise<SeatMap | null | undefined> {
-    const { rows } = await this.pool.query<{ seat_map: SeatMap | null }>('SELECT seat_map FROM shows WHERE id = $1', [
-      id,
-    ]);
-    return rows[0]?.seat_map;
+  /** The show's seat map (null for general admission) and its version; undefined when there is no such show. */
+  async seating(id: string): Promise<{ map: SeatMap | null; mapVersion: number } | undefined> {
+    const { rows } = await this.pool.query<{ map: SeatMap | null; mapVersion: number }>(
+      'SELECT seat_map AS map, seat_map_version AS "mapVersion" FROM shows WHERE id = $1',
+      [id],
+    );
+    return rows[0];
   }
 
   /**
@@ -198,11 +231,12 @@ export class ShowRepository {
   async seatStates(db: Pool | PoolClient, id: string, sinceVersion: string | null): Promise<SeatStates | null> {
     const { rows } = await db.query<SeatStates>(
       sinceVersion === null
-        ? `SELECT s.seat_version::text AS version, NULL::int[] AS "seatNos",
+        ? `SELECT s.seat_version::text AS version, s.seat_map_version AS "mapVersion", NULL::int[] AS "seatNos",
                   (SELECT string_agg(o.state::text, '') FROM (
                      SELECT st.state FROM seats st WHERE st.show_id = s.id ORDER BY st.seat_no) o) AS states
            FROM shows s WHERE s.id = $1`
-        : `SELECT s.seat_version::text AS version, COALESCE(c.seat_nos, '{}') AS "seatNos", COALESCE(c.states, '') AS states
+        : `SELECT s.seat_version::text AS version, s.seat_map_version AS "mapVersion",
+                  COALESCE(c.seat_nos, '{}') AS "seatNos", COALESCE(c.states, '') AS states
            FROM shows s, LATERAL (
              SELECT array_agg(st.seat_no ORDER BY st.seat_no) AS seat_nos,
                     string_agg(st.state::text, '' ORDER BY st.seat_no) AS states
@@ -237,12 +271,140 @@ export class ShowRepository {
     // passed during the wait would be judged as not yet passed.
     // (The seat counters are read by the statements that move them: hold_group, under this lock.)
     const { rows } = await client.query<ShowLock>(
-      `WITH locked AS MATERIALIZED (SELECT id FROM shows WHERE id = $1 FOR UPDATE),
-       granted AS MATERIALIZED (SELECT clock_timestamp() AS at FROM locked)
-       SELECT at::text AS now, at AS "nowDate" FROM granted`,
+      `WITH locked AS MATERIALIZED (SELECT id, late_confirm, seat_map_version FROM shows WHERE id = $1 FOR UPDATE),
+       granted AS MATERIALIZED (SELECT clock_timestamp() AS at, late_confirm, seat_map_version FROM locked)
+       SELECT at::text AS now, at AS "nowDate", late_confirm AS "lateConfirm", seat_map_version AS "mapVersion"
+       FROM granted`,
       [id],
     );
     return rows[0] ?? null;
+  }
+
+  /**
+   * Changes a show's fields (caller holds its lock). Only the columns named in `changes` move;
+   * a start_time must still be in the future and a sales window must end after it starts (false
+   * then, nothing changed), and total_seats can never go below the seats in use (the CHECK).
+   */
+  async update(
+    client: PoolClient,
+    id: string,
+    changes: ShowFieldChanges,
+    now: DbInstant,
+  ): Promise<'updated' | 'start_time_in_past' | 'sales_window'> {
+    const columns = Object.keys(changes) as (keyof ShowFieldChanges)[];
+    if (columns.length === 0) return 'updated';
+    const set = columns.map((column, index) =>
+      column === 'start_time' || column === 'sales_start' || column === 'sales_end'
+        ? `${column} = date_trunc('milliseconds', $${index + 3}::timestamptz)`
+        : `${column} = $${index + 3}`,
+    );
+    const { rows } = await client.query<{ start_ok: boolean; window_ok: boolean }>(
+      `WITH proposed AS (
+         SELECT ${columns.includes('start_time') ? `$${columns.indexOf('start_time') + 3}::timestamptz` : 'start_time'} AS start_time,
+                ${columns.includes('sales_start') ? `$${columns.indexOf('sales_start') + 3}::timestamptz` : 'sales_start'} AS sales_start,
+                ${columns.includes('sales_end') ? `$${columns.indexOf('sales_end') + 3}::timestamptz` : 'sales_end'} AS sales_end
+         FROM shows WHERE id = $1),
+       checked AS (
+         SELECT (p.start_time > $2::timestamptz ${columns.includes('start_time') ? '' : 'OR true'}) AS start_ok,
+                (p.sales_start IS NULL OR p.sales_end IS NULL OR p.sales_end > p.sales_start) AS window_ok
+         FROM proposed p),
+       updated AS (
+         UPDATE shows SET ${set.join(', ')} FROM checked
+         WHERE id = $1 AND checked.start_ok AND checked.window_ok)
+       SELECT start_ok, window_ok FROM checked`,
+      [id, now, ...columns.map((column) => changes[column])],
+    );
+    const row = rows[0]!;
+    return !row.start_ok ? 'start_time_in_past' : !row.window_ok ? 'sales_window' : 'updated';
+  }
+
+  /**
+   * The show's seats and bookings from one statement (one snapshot): a hold past its deadline
+   * counts as free and its booking as expired, as everywhere else.
+   */
+  async summary(id: string): Promise<ShowSummary | null> {
+    const { rows } = await this.pool.query<Omit<ShowSummary, 'by_category'> & { by_category?: unknown }>(
+      `WITH overdue AS (
+         SELECT b.id, b.seats, b.seat_nos FROM bookings b
+         WHERE b.show_id = $1 AND b.status = 'PENDING' AND b.expires_at <= statement_timestamp()),
+       overdue_seats AS (
+         SELECT st.category, count(*)::int AS n FROM overdue o
+         JOIN seats st ON st.show_id = $1 AND st.seat_no = ANY (o.seat_nos) AND st.booking_id = o.id
+         GROUP BY st.category),
+       counts AS (
+         SELECT count(*) FILTER (WHERE status = 'PENDING' AND expires_at > statement_timestamp())::int AS pending,
+                count(*) FILTER (WHERE status = 'CONFIRMED')::int AS confirmed,
+                count(*) FILTER (WHERE status = 'EXPIRED'
+                                 OR (status = 'PENDING' AND expires_at <= statement_timestamp()))::int AS expired,
+                count(*) FILTER (WHERE status = 'CANCELLED')::int AS cancelled,
+                count(*) FILTER (WHERE status = 'CONFIRMED' AND comp)::int AS comps
+         FROM bookings WHERE show_id = $1)
+       SELECT s.id AS show_id,
+              jsonb_build_object(
+                'total', s.total_seats,
+                'free', s.total_seats - s.held_seats - s.confirmed_seats - s.blocked_seats
+                        + (SELECT COALESCE(sum(o.seats), 0) FROM overdue o),
+                'held', s.held_seats - (SELECT COALESCE(sum(o.seats), 0) FROM overdue o),
+                'sold', s.confirmed_seats,
+                'blocked', s.blocked_seats) AS seats,
+              CASE WHEN s.seat_map IS NOT NULL THEN (
+                SELECT jsonb_object_agg(c.name, jsonb_build_object(
+                  'total', c.total_seats,
+                  'free', c.total_seats - c.held_seats - c.sold_seats - c.blocked_seats + COALESCE(os.n, 0),
+                  'held', c.held_seats - COALESCE(os.n, 0),
+                  'sold', c.sold_seats,
+                  'blocked', c.blocked_seats) ORDER BY c.category)
+                FROM show_categories c LEFT JOIN overdue_seats os ON os.category = c.category
+                WHERE c.show_id = s.id)
+              END AS by_category,
+              (SELECT to_jsonb(counts) FROM counts) AS bookings,
+              statement_timestamp() AS at
+       FROM shows s WHERE s.id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    if (row?.by_category === null) delete row.by_category;
+    return (row as ShowSummary | undefined) ?? null;
+  }
+
+  /** Seats held, sold or blocked (caller holds the show's lock and reclaimed overdue holds). */
+  async seatsInUse(client: PoolClient, id: string): Promise<number> {
+    const { rows } = await client.query<{ n: number }>(
+      'SELECT held_seats + confirmed_seats + blocked_seats AS n FROM shows WHERE id = $1',
+      [id],
+    );
+    return rows[0]!.n;
+  }
+
+  /** Of `seatNos`, those not free. */
+  async seatsNotFree(client: PoolClient, id: string, seatNos: number[]): Promise<number[]> {
+    if (seatNos.length === 0) return [];
+    const { rows } = await client.query<{ seat_no: number }>(
+      `SELECT seat_no FROM seats WHERE show_id = $1 AND seat_no = ANY($2::int[]) AND state <> 'F' ORDER BY seat_no`,
+      [id, seatNos],
+    );
+    return rows.map((row) => row.seat_no);
+  }
+
+  /** A seated show's new map and seat numbering (remap_seats). Caller holds the show's lock. */
+  async remap(
+    client: PoolClient,
+    id: string,
+    plan: SeatPlan,
+    moves: { from: number; to: number }[],
+    removed: number[],
+  ): Promise<void> {
+    await client.query('SELECT remap_seats($1, $2::jsonb, $3, $4, $5, $6, $7, $8, $9)', [
+      id,
+      JSON.stringify(plan.map),
+      plan.total,
+      moves.map((move) => move.from),
+      moves.map((move) => move.to),
+      removed,
+      plan.rows.map((row) => row.start),
+      plan.rows.map((row) => row.length),
+      plan.rows.map((row) => row.category),
+    ]);
   }
 
   /** Shows that have PENDING holds past their deadline, for the sweep. */
@@ -274,7 +436,8 @@ export class ShowRepository {
       const { rows } = await client.query<CounterMismatch>(
         `SELECT s.id, s.title, s.total_seats AS "totalSeats",
                 s.held_seats AS "heldSeats", COALESCE(b.pending, 0)::int AS "pendingRowSeats",
-                s.confirmed_seats AS "confirmedSeats", COALESCE(b.confirmed, 0)::int AS "confirmedRowSeats"
+                s.confirmed_seats AS "confirmedSeats", COALESCE(b.confirmed, 0)::int AS "confirmedRowSeats",
+                s.blocked_seats AS "blockedSeats"
          FROM shows s
          LEFT JOIN (
            SELECT show_id, sum(seats) FILTER (WHERE status = 'PENDING') AS pending,
@@ -282,7 +445,7 @@ export class ShowRepository {
            FROM bookings GROUP BY show_id) b ON b.show_id = s.id
          WHERE s.held_seats <> COALESCE(b.pending, 0)
             OR s.confirmed_seats <> COALESCE(b.confirmed, 0)
-            OR s.held_seats + s.confirmed_seats > s.total_seats
+            OR s.held_seats + s.confirmed_seats + s.blocked_seats > s.total_seats
          ORDER BY s.start_time, s.id`,
       );
       const { rows: seats } = await client.query<SeatMismatch>(SEAT_MISMATCHES);

@@ -15,6 +15,7 @@ export interface HoldAsk {
   category?: string | undefined;
   section?: string | undefined;
   allow_split?: boolean | undefined;
+  customer_ref?: string | undefined;
 }
 
 /** Who is asking: the admin key, a hold token, or credentials that are neither. */
@@ -42,7 +43,7 @@ export class BookingService {
     const known = this.plans.known(showId);
     const plan = known === undefined ? await this.plans.get(showId) : known;
     if (plan === undefined) throw new AppError('show_not_found');
-    const { seat_ids: seatIds, category, section, allow_split: allowSplit } = ask;
+    const { seat_ids: seatIds, category, section, allow_split: allowSplit, customer_ref: customerRef } = ask;
     if (plan === null) {
       if (seatIds !== undefined || category !== undefined || section !== undefined || allowSplit !== undefined) {
         throw new AppError(
@@ -50,7 +51,7 @@ export class BookingService {
           'The show has general admission: ask for a number of seats only (seat_ids, category, section and allow_split are for seated shows)',
         );
       }
-      return this.lanes.hold(showId, ask.seats ?? 1, options);
+      return this.lanes.hold(showId, { seats: ask.seats ?? 1, customerRef }, options);
     }
     if (seatIds !== undefined) {
       if (ask.seats !== undefined || category !== undefined || section !== undefined || allowSplit !== undefined) {
@@ -60,7 +61,8 @@ export class BookingService {
           ],
         });
       }
-      return this.lanes.hold(showId, seatIds.length, options, { plan, seatNos: plan.seatNos(seatIds) });
+      const seating = { plan, seatNos: plan.seatNos(seatIds) };
+      return this.lanes.hold(showId, { seats: seatIds.length, seating, customerRef }, options);
     }
     if (category !== undefined && !plan.categories.includes(category)) {
       throw new AppError('validation_failed', `The show has no category "${category}"`, {
@@ -73,7 +75,8 @@ export class BookingService {
       });
     }
     const count = ask.seats ?? 1;
-    return this.lanes.hold(showId, count, options, { plan, best: { count, category, section, allowSplit } });
+    const seating = { plan, best: { count, category, section, allowSplit } };
+    return this.lanes.hold(showId, { seats: count, seating, customerRef }, options);
   }
 
   async get(id: string, caller: Caller): Promise<Booking> {

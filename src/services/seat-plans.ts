@@ -7,7 +7,8 @@ const MAX_REMEMBERED = 2_000;
 /**
  * Each show's seating, read once: null for general admission, or its seat plan (the map with
  * its seats numbered). A show's seating never changes kind, so a hold on a show already seen
- * costs no query to know how it is sold.
+ * costs no query to know how it is sold. A seat map can change (PATCH): a process that still
+ * has the old one learns it from the map version the statements check, and forgets it.
  */
 export class SeatPlans {
   private readonly plans = new Map<string, SeatPlan | null>();
@@ -23,11 +24,16 @@ export class SeatPlans {
   async get(showId: string): Promise<SeatPlan | null | undefined> {
     const known = this.plans.get(showId);
     if (known !== undefined) return known;
-    const map = await this.shows.seatMap(showId);
-    if (map === undefined) return undefined;
-    const plan = map === null ? null : new SeatPlan(map);
+    const seating = await this.shows.seating(showId);
+    if (seating === undefined) return undefined;
+    const plan = seating.map === null ? null : new SeatPlan(seating.map, seating.mapVersion);
     this.plans.set(showId, plan);
     if (this.plans.size > MAX_REMEMBERED) this.plans.delete(this.plans.keys().next().value!);
     return plan;
+  }
+
+  /** The show's map changed: read it again next time. */
+  forget(showId: string): void {
+    this.plans.delete(showId);
   }
 }

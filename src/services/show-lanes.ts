@@ -8,6 +8,7 @@ import {
   DB_NOW,
   type BookingRepository,
   type GroupHold,
+  type GateOutcome,
   type GroupHoldResult,
   type Move,
   type SeatGroupHold,
@@ -16,6 +17,7 @@ import type { DbInstant, ShowLock, ShowRepository } from '../repositories/show.r
 import { allocateBestAvailable, type BestAvailable } from '../domain/seat-allocator.js';
 import type { SeatPlan } from '../domain/seat-map.js';
 import { ShowSeats } from './show-seats.js';
+import type { SeatPlans } from './seat-plans.js';
 import { hashSecret, newTokens } from '../secrets.js';
 import { decide, type CustomerAction } from './booking-rules.js';
 import type { Answer, IdempotencyClaim, IdempotencyService, Recorder } from './idempotency.service.js';
@@ -62,6 +64,8 @@ export interface ShowLanesOptions {
   /** Hold statements in flight at once; groups that become ready beyond it share the next one. */
   maxStatements: number;
   onGroupCommitted: GroupCommitted;
+  /** Each show's seating; told when a show's seat map changed under this process. */
+  plans: SeatPlans;
   metrics?: Metrics | undefined;
   logger: Logger;
 }
@@ -79,11 +83,17 @@ interface Queued<T> {
   outcome?: Outcome<T>;
 }
 
-interface HoldRequest extends Queued<GrantedHold> {
-  kind: 'hold';
+/** What a hold asks for. */
+export interface HoldSpec {
   seats: number;
   /** On a seated show. */
   seating?: SeatAsk | undefined;
+  /** The storefront's customer (per-customer limits). */
+  customerRef?: string | undefined;
+}
+
+interface HoldRequest extends Queued<GrantedHold>, HoldSpec {
+  kind: 'hold';
 }
 
 interface ActionRequest extends Queued<Booking> {
@@ -163,9 +173,9 @@ export class ShowLanes {
   constructor(private readonly options: ShowLanesOptions) {}
 
   /** Holds seats: a number of them (general admission), or on a seated show what `seating` asks for. */
-  hold(showId: string, seats: number, options: LaneOptions<GrantedHold> = {}, seating?: SeatAsk): Promise<GrantedHold> {
+  hold(showId: string, spec: HoldSpec, options: LaneOptions<GrantedHold> = {}): Promise<GrantedHold> {
     return new Promise<GrantedHold>((resolve, reject) => {
-      this.enqueue(showId, { kind: 'hold', seats, seating, ...this.queued(options), resolve, reject });
+      this.enqueue(showId, { kind: 'hold', ...spec, ...this.queued(options), resolve, reject });
     });
   }
 
@@ -377,13 +387,14 @@ export class ShowLanes {
     );
     const overdueIds: string[] = [];
     const extensions: ActionRequest[] = [];
+    const lateConfirms: ActionRequest[] = [];
     for (const request of actions) {
       const booking = tracked.get(request.bookingId);
       if (!booking) {
         request.outcome = { error: new AppError('booking_not_found') };
         continue;
       }
-      const decision = decide(request.kind, booking.status, booking.overdue);
+      const decision = decide(request.kind, booking.status, booking.overdue, show.lateConfirm);
       switch (decision.kind) {
         case 'transition':
           booking.movedFrom ??= booking.status;
@@ -412,6 +423,10 @@ export class ShowLanes {
           break;
         case 'reject':
           request.outcome = { error: decision.error };
+          break;
+        case 'confirm_late':
+          // Decided below, once every other action of the group has moved its seats.
+          lateConfirms.push(request);
           break;
       }
     }
@@ -445,7 +460,40 @@ export class ShowLanes {
         throw new Error(`moved ${moved.length} of ${moves.length} bookings under lock`);
       }
     }
+    if (lateConfirms.length > 0) return expired + (await this.confirmLate(client, showId, show, lateConfirms));
     return expired;
+  }
+
+  /**
+   * Confirms after the hold expired (late_confirm = 'reclaim'): every overdue hold of the show is
+   * reclaimed first (this one among them), then each booking, in arrival order, is confirmed on
+   * its seats if they are all still free: 200 with `late: true`; else 409 hold_expired with
+   * `reclaimable: false` (the storefront refunds). Returns how many overdue holds it expired.
+   */
+  private async confirmLate(
+    client: PoolClient,
+    showId: string,
+    show: ShowLock,
+    requests: ActionRequest[],
+  ): Promise<number> {
+    const { bookings } = this.options;
+    const reclaimed = await bookings.expireOverdue(client, showId, show.now);
+    const ids = [...new Set(requests.map((request) => request.bookingId))];
+    const results = new Map(
+      (await bookings.confirmLate(client, showId, ids, show.now)).map((result) => [result.booking.id, result]),
+    );
+    for (const request of requests) {
+      const result = results.get(request.bookingId);
+      request.outcome =
+        result?.confirmed || result?.booking.status === 'CONFIRMED'
+          ? { value: result.booking }
+          : {
+              error: new AppError('hold_expired', 'The hold has expired and its seats are no longer all free', {
+                reclaimable: false,
+              }),
+            };
+    }
+    return reclaimed.bookings;
   }
 
   /**
@@ -507,21 +555,25 @@ export class ShowLanes {
       const { recorder } = request;
       // The answer as the route writes it, with the instants the database decides left as placeholders.
       const provisional = {
-        booking: {
-          id,
-          show_id: showId,
-          seats: request.seats,
-          status: 'PENDING' as const,
-          created_at: DB_NOW,
-          expires_at: DB_EXPIRES,
-          updated_at: DB_NOW,
-        },
+        booking: withCustomer(
+          {
+            id,
+            show_id: showId,
+            seats: request.seats,
+            status: 'PENDING' as const,
+            created_at: DB_NOW,
+            expires_at: DB_EXPIRES,
+            updated_at: DB_NOW,
+          },
+          request.customerRef,
+        ),
         holdToken,
       };
       return {
         id,
         seats: request.seats,
         tokenHash: hashSecret(holdToken),
+        customerRef: request.customerRef,
         answer: recorder && {
           ref: recorder.claim,
           response: idempotency.toRecord(recorder.claim, recorder.answer(provisional)),
@@ -540,10 +592,13 @@ export class ShowLanes {
     const held: Booking[] = [];
     let soldOut: AppError | undefined;
     holds.forEach((request, index) => {
-      const { outcome, booking, available } = results[index]!;
+      const result = results[index]!;
+      const { outcome, booking, available } = result;
       switch (outcome) {
         case 'held':
-          request.outcome = { value: { booking: booking!, holdToken: tokens[index]! } };
+          request.outcome = {
+            value: { booking: withCustomer(booking!, request.customerRef), holdToken: tokens[index]! },
+          };
           held.push(booking!);
           break;
         case 'sold_out':
@@ -553,19 +608,16 @@ export class ShowLanes {
           });
           request.outcome = { error: soldOut };
           break;
-        case 'show_started':
-          request.outcome = { error: new AppError('show_started', 'Seats can no longer be held for this show') };
-          break;
-        case 'taken_over':
-          request.outcome = {
-            error: new AppError('idempotency_in_progress', 'The Idempotency-Key was taken over by a retry'),
-          };
-          break;
-        case 'show_not_found':
-          request.outcome = { error: new AppError('show_not_found') };
-          break;
         case 'show_busy':
           throw new Error('hold_group answered show_busy without SKIP LOCKED');
+        case 'show_started':
+        case 'taken_over':
+        case 'show_not_found':
+        case 'sales_not_open':
+        case 'sales_closed':
+        case 'customer_ref_required':
+        case 'customer_limit':
+          request.outcome = { error: gateError(outcome, result) };
       }
     });
     return held;
@@ -616,16 +668,19 @@ export class ShowLanes {
           const seatIds = seatNos.map((seatNo) => plan.seatId(seatNo));
           const { recorder } = request;
           const provisional = {
-            booking: {
-              id,
-              show_id: showId,
-              seats: seatNos.length,
-              seat_ids: seatIds,
-              status: 'PENDING' as const,
-              created_at: DB_NOW,
-              expires_at: DB_EXPIRES,
-              updated_at: DB_NOW,
-            },
+            booking: withCustomer(
+              {
+                id,
+                show_id: showId,
+                seats: seatNos.length,
+                seat_ids: seatIds,
+                status: 'PENDING' as const,
+                created_at: DB_NOW,
+                expires_at: DB_EXPIRES,
+                updated_at: DB_NOW,
+              },
+              request.customerRef,
+            ),
             holdToken: tokens[index]!,
           };
           return {
@@ -633,14 +688,27 @@ export class ShowLanes {
             seatNos,
             seatIds,
             tokenHash: hashSecret(tokens[index]!),
+            customerRef: request.customerRef,
             answer:
               recorder && seatNos.length > 0
                 ? { ref: recorder.claim, response: idempotency.toRecord(recorder.claim, recorder.answer(provisional)) }
                 : undefined,
           };
         });
-        const results = await bookings.holdSeats(db, showId, seats.version, requests, holdTtlSeconds, now);
+        const results = await bookings.holdSeats(
+          db,
+          showId,
+          { map: plan.mapVersion, seats: seats.version },
+          requests,
+          holdTtlSeconds,
+          now,
+        );
         const first = results[0]!;
+        if (first.outcome === 'map_changed') {
+          this.mapChanged(showId);
+          for (const request of pending) request.outcome = { error: mapChanged() };
+          break;
+        }
         if (first.outcome === 'stale') {
           chosen.forEach((seatNos) => seats.release(seatNos));
           seats.needsRefresh = true;
@@ -673,35 +741,41 @@ export class ShowLanes {
           continue;
         }
         const again: HoldRequest[] = [];
+        // Seats came free after the refusals were decided: those the statement reclaimed, and those
+        // chosen for requests it then refused (a customer's limit, a taken-over key). The requests
+        // refused for want of seats are chosen again.
+        const cameFree =
+          freed.length > 0 ||
+          pending.some((_, index) => results[index]!.outcome !== 'held' && chosen[index]!.length > 0);
         pending.forEach((request, index) => {
-          const { outcome, booking } = results[index]!;
+          const result = results[index]!;
+          const { outcome, booking } = result;
           if (outcome !== 'held') seats.release(chosen[index]!);
           switch (outcome) {
             case 'held':
-              request.outcome = { value: { booking: booking!, holdToken: tokens[index]! } };
+              request.outcome = {
+                value: { booking: withCustomer(booking!, request.customerRef), holdToken: tokens[index]! },
+              };
               held.push(booking!);
               seats.holdUntil(booking!.id, booking!.expires_at.getTime(), chosen[index]);
               break;
             case 'refused':
-              // Seats of reclaimed holds came free after this was refused: it is chosen again.
-              if (freed.length > 0) again.push(request);
+              if (cameFree) again.push(request);
               else request.outcome = { error: refusals.get(request)! };
-              break;
-            case 'show_started':
-              request.outcome = { error: new AppError('show_started', 'Seats can no longer be held for this show') };
-              break;
-            case 'taken_over':
-              request.outcome = {
-                error: new AppError('idempotency_in_progress', 'The Idempotency-Key was taken over by a retry'),
-              };
-              break;
-            case 'show_not_found':
-              request.outcome = { error: new AppError('show_not_found') };
               break;
             case 'not_seated':
             case 'stale':
             case 'conflict':
+            case 'map_changed':
               throw new Error(`hold_seats answered ${outcome} for one request of a group`);
+            case 'show_started':
+            case 'taken_over':
+            case 'show_not_found':
+            case 'sales_not_open':
+            case 'sales_closed':
+            case 'customer_ref_required':
+            case 'customer_limit':
+              request.outcome = { error: gateError(outcome, result) };
           }
         });
         pending = again;
@@ -750,9 +824,20 @@ export class ShowLanes {
     if (seats.needsRefresh) {
       const states = await this.options.shows.seatStates(db, showId, seats.version === '' ? null : seats.version);
       if (!states) throw new AppError('show_not_found');
+      if (states.mapVersion !== plan.mapVersion) {
+        // Seats were renumbered: what the request asked for must be read against the new map.
+        this.mapChanged(showId);
+        throw mapChanged();
+      }
       seats.apply(states);
     }
     return seats;
+  }
+
+  /** The show's map changed (PATCH): forget its plan and seat states; requests chosen on the old one retry. */
+  private mapChanged(showId: string): void {
+    this.showSeats.delete(showId);
+    this.options.plans.forget(showId);
   }
 
   /**
@@ -845,6 +930,43 @@ export class ShowLanes {
 function answerOf<T>(request: Queued<T>): Answer | undefined {
   const value = request.outcome?.value;
   return value !== undefined && request.recorder ? request.recorder.answer(value) : undefined;
+}
+
+/** The answer to a hold refused before seats were considered (hold_gate), or by its customer's limit. */
+function gateError(outcome: GateOutcome, result: { allowed: number | null; salesStart: Date | null }): AppError {
+  switch (outcome) {
+    case 'show_started':
+      return new AppError('show_started', 'Seats can no longer be held for this show');
+    case 'taken_over':
+      return new AppError('idempotency_in_progress', 'The Idempotency-Key was taken over by a retry');
+    case 'show_not_found':
+      return new AppError('show_not_found');
+    case 'sales_not_open':
+      return new AppError('sales_not_open', `Sales open at ${result.salesStart?.toISOString()}`, {
+        sales_start: result.salesStart?.toISOString(),
+      });
+    case 'sales_closed':
+      return new AppError('sales_closed', 'Sales for this show have closed');
+    case 'customer_ref_required':
+      return new AppError('validation_failed', 'This show limits seats per customer: send customer_ref', {
+        errors: [{ path: 'body/customer_ref', message: 'is required on this show' }],
+      });
+    case 'customer_limit':
+      return new AppError(
+        'customer_limit_reached',
+        `This customer may hold or buy ${result.allowed ?? 0} more seat(s) for this show`,
+        { seats_allowed: result.allowed ?? 0 },
+      );
+  }
+}
+
+function mapChanged(): AppError {
+  return new AppError('service_unavailable', 'The seat map of the show changed; retry');
+}
+
+/** A booking as answered to the request that holds it: with the customer it named. */
+function withCustomer<T extends object>(booking: T, customerRef: string | undefined): T & { customer_ref?: string } {
+  return customerRef === undefined ? booking : { ...booking, customer_ref: customerRef };
 }
 
 function deliver<T>(request: Queued<T>): void {

@@ -2,7 +2,10 @@ import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import { UUID_PATTERN } from '../domain/common.js';
 import { AppError } from '../errors.js';
 import { SeatPlan } from '../domain/seat-map.js';
-import type { NewShow, SeatMapState, Show } from '../domain/show.js';
+import type { NewShow, SeatMapState, Show, ShowChanges, ShowSummary } from '../domain/show.js';
+import type { Booking, BookingStatus } from '../domain/booking.js';
+import type { BookingRepository } from '../repositories/booking.repository.js';
+import type { SeatPlans } from './seat-plans.js';
 import type { ShowPageCursor, ShowRepository } from '../repositories/show.repository.js';
 import type { IdempotencyService, Recorder } from './idempotency.service.js';
 
@@ -13,11 +16,18 @@ export interface ShowPage {
 }
 
 export function encodeCursor(show: Pick<Show, 'start_time' | 'id'>): string {
-  return Buffer.from(JSON.stringify([show.start_time.toISOString(), show.id])).toString('base64url');
+  return encodeKeyset(show.start_time.toISOString(), show.id);
 }
 
-// Years 0001–9999 (year 0000 is valid ISO but not a PostgreSQL year).
-const CURSOR_TIME = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** A keyset cursor: an instant (ISO, milli- or microseconds, UTC) and an id. */
+function encodeKeyset(at: string, id: string): string {
+  return Buffer.from(JSON.stringify([at, id])).toString('base64url');
+}
+
+// Years 0001–9999 (year 0000 is valid ISO but not a PostgreSQL year). Bookings are made to the
+// microsecond, so their cursors carry microseconds: a page would otherwise begin again inside
+// the last millisecond of the one before.
+const CURSOR_TIME = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}(\d{3})?Z$/;
 const CURSOR_ID = new RegExp(UUID_PATTERN);
 
 /**
@@ -32,7 +42,7 @@ export function decodeCursor(cursor: string): ShowPageCursor {
       if (
         typeof startTime === 'string' &&
         CURSOR_TIME.test(startTime) &&
-        new Date(startTime).toISOString() === startTime &&
+        new Date(`${startTime.slice(0, 23)}Z`).toISOString() === `${startTime.slice(0, 23)}Z` &&
         typeof id === 'string' &&
         CURSOR_ID.test(id)
       ) {
@@ -43,6 +53,11 @@ export function decodeCursor(cursor: string): ShowPageCursor {
     // fall through: any undecodable cursor is the client's error
   }
   throw new AppError('invalid_cursor', 'Use the cursor from the Link header of the previous page unchanged');
+}
+
+export interface BookingPage {
+  bookings: Booking[];
+  nextCursor?: string;
 }
 
 /** Most shows whose seat map reads are shared at once. */
@@ -56,9 +71,116 @@ export class ShowService {
   constructor(
     private readonly pool: Pool,
     private readonly shows: ShowRepository,
+    private readonly bookings: BookingRepository,
     private readonly idempotency: IdempotencyService,
+    private readonly plans: SeatPlans,
     private readonly seatMapMaxAgeMs = 0,
   ) {}
+
+  /**
+   * Changes a show (admin), under its lock: title, description, a future start_time, the
+   * checkout settings, and its seats (general admission: total_seats, never below the seats
+   * held, sold and blocked; seated: a new seat_map keeping every seat in use).
+   */
+  async update(id: string, changes: ShowChanges): Promise<Show> {
+    const { seat_map: seatMap, ...fields } = changes;
+    const plan = await this.plans.get(id);
+    if (plan === undefined) throw new AppError('show_not_found');
+    if (plan && fields.total_seats !== undefined) {
+      throw new AppError('show_seated', 'A seated show has the seats of its map: change seat_map instead');
+    }
+    if (!plan && seatMap !== undefined) {
+      throw new AppError('show_not_seated', 'The show has general admission: change total_seats instead');
+    }
+    const newPlan = seatMap === undefined ? null : SeatPlan.fromInput(seatMap);
+    const updated = await withTransaction(this.pool, async (client) => {
+      const show = await this.shows.lockInventory(client, id);
+      if (!show) throw new AppError('show_not_found');
+      if (plan && plan.mapVersion !== show.mapVersion) {
+        // The map changed through another process: this one's plan numbers the seats otherwise.
+        this.plans.forget(id);
+        throw new AppError('service_unavailable', 'The seat map of the show changed; retry');
+      }
+      // A seat whose hold lapsed is not in use.
+      await this.bookings.expireOverdue(client, id, show.now);
+      if (fields.total_seats !== undefined) {
+        const inUse = await this.shows.seatsInUse(client, id);
+        if (fields.total_seats < inUse) {
+          throw new AppError('seats_in_use', `${inUse} seat(s) are held, sold or blocked`, { seats_in_use: inUse });
+        }
+      }
+      const outcome = await this.shows.update(client, id, fields, show.now);
+      if (outcome === 'start_time_in_past')
+        throw new AppError('start_time_in_past', 'start_time must be in the future');
+      if (outcome === 'sales_window') {
+        throw new AppError('validation_failed', 'sales_end must be after sales_start', {
+          errors: [{ path: 'body/sales_end', message: 'must be after sales_start' }],
+        });
+      }
+      if (newPlan && plan) await this.remap(client, id, plan, newPlan);
+      return this.shows.findById(id, client);
+    });
+    if (newPlan) this.plans.forget(id);
+    return updated!;
+  }
+
+  /**
+   * A seated show's new map: every seat keeps its id; seats of the old map missing from the new
+   * one must be free (409 seats_in_use naming them); the seats are renumbered in the new map's
+   * order, with their bookings and blocks, and seat_map_version moves so that every API process
+   * reads the new map before it chooses seats again.
+   */
+  private async remap(client: PoolClient, id: string, before: SeatPlan, after: SeatPlan): Promise<void> {
+    const moves: { from: number; to: number }[] = [];
+    const removed: number[] = [];
+    for (let seatNo = 0; seatNo < before.total; seatNo++) {
+      const to = after.seatNo(before.seatId(seatNo));
+      if (to === undefined) removed.push(seatNo);
+      else moves.push({ from: seatNo, to });
+    }
+    const inUse = await this.shows.seatsNotFree(client, id, removed);
+    if (inUse.length > 0) {
+      const ids = inUse.map((seatNo) => before.seatId(seatNo));
+      throw new AppError('seats_in_use', `Held, sold or blocked: ${ids.slice(0, 20).join(', ')}`, {
+        seat_ids_in_use: ids,
+      });
+    }
+    await this.shows.remap(client, id, after, moves, removed);
+  }
+
+  /** The show's seats and bookings, from one snapshot (admin). */
+  async summary(id: string): Promise<ShowSummary> {
+    const summary = await this.shows.summary(id);
+    if (!summary) throw new AppError('show_not_found');
+    return summary;
+  }
+
+  /** The show's bookings in the order they were made, filtered, keyset-paginated (admin). */
+  async bookingsOf(
+    id: string,
+    filter: { status?: BookingStatus | undefined; customer_ref?: string | undefined },
+    limit: number,
+    cursor: string | undefined,
+  ): Promise<BookingPage> {
+    const after = cursor === undefined ? null : decodeCursor(cursor);
+    if ((await this.plans.get(id)) === undefined) throw new AppError('show_not_found');
+    const rows = await this.bookings.listForShow(
+      id,
+      { status: filter.status, customerRef: filter.customer_ref },
+      limit + 1,
+      after && { createdAt: after.startTime, id: after.id },
+    );
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    const bookings: Booking[] = page.map((row) => {
+      const booking: Booking & { createdAtExact?: string } = { ...row };
+      delete booking.createdAtExact;
+      return booking;
+    });
+    return rows.length > limit && last
+      ? { bookings, nextCursor: encodeKeyset(last.createdAtExact, last.id) }
+      : { bookings };
+  }
 
   /** With a recorder, the show and the answer to its Idempotency-Key commit together. */
   async create(show: NewShow, recorder?: Recorder<Show>): Promise<Show> {
@@ -76,6 +198,11 @@ export class ShowService {
     if ((show.total_seats === undefined) === (show.seat_map === undefined)) {
       throw new AppError('validation_failed', 'Send either total_seats (general admission) or seat_map, not both', {
         errors: [{ path: 'body', message: 'must have exactly one of total_seats and seat_map' }],
+      });
+    }
+    if (show.sales_start && show.sales_end && Date.parse(show.sales_end) <= Date.parse(show.sales_start)) {
+      throw new AppError('validation_failed', 'sales_end must be after sales_start', {
+        errors: [{ path: 'body/sales_end', message: 'must be after sales_start' }],
       });
     }
     const plan = show.seat_map ? SeatPlan.fromInput(show.seat_map) : null;
@@ -116,8 +243,7 @@ export class ShowService {
   private async readSeats(id: string): Promise<SeatMapState> {
     const now = await this.shows.seatStatesNow(id);
     if (!now) {
-      const map = await this.shows.seatMap(id);
-      if (map === undefined) throw new AppError('show_not_found');
+      if ((await this.shows.seating(id)) === undefined) throw new AppError('show_not_found');
       throw new AppError('show_not_seated', 'The show has general admission: it has no seat map');
     }
     let next = 0;

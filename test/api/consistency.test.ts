@@ -63,9 +63,43 @@ it("check:consistency checks a seated show's seats against its category counters
   const broken = await checkConsistency(ctx.database.url);
   expect(broken.code).toBe(1);
   expect(broken.output).toBe(
-    `show ${show.id}: category standard: held_seats 0 vs 2 held seats, sold_seats 0 vs 0 sold seats\n` +
-      `show ${show.id}: held_seats 2, confirmed_seats 0 vs 0 held, 0 sold in its categories\n` +
+    `show ${show.id}: category standard: held_seats 0 vs 2 held seats, sold_seats 0 vs 0 sold seats, blocked_seats 0 vs 0 blocked seats\n` +
+      `show ${show.id}: held_seats 2, confirmed_seats 0, blocked_seats 0, total_seats 4 vs 0 held, 0 sold, 0 blocked, 4 seats in its categories\n` +
       'checked 1 shows: 1 differ\n',
+  );
+});
+
+it('check:consistency checks blocks and comps: blocked seats against active blocks', async () => {
+  await ctx.pool.query('DELETE FROM seats');
+  await ctx.pool.query('DELETE FROM show_categories');
+  await ctx.pool.query('DELETE FROM bookings');
+  await ctx.pool.query('DELETE FROM shows');
+  const show = await createShow(ctx.app, { title: 'House', total_seats: 10 });
+  const blocked = await ctx.app.inject({
+    method: 'POST',
+    url: `/api/shows/${show.id}/blocks`,
+    headers: admin,
+    payload: { seats: 3 },
+  });
+  expect(blocked.statusCode).toBe(201);
+  const comp = await ctx.app.inject({
+    method: 'POST',
+    url: `/api/shows/${show.id}/comps`,
+    headers: admin,
+    payload: { seats: 1, block_id: blocked.json<{ id: string }>().id },
+  });
+  expect(comp.statusCode).toBe(201);
+  expect(await checkConsistency(ctx.database.url)).toEqual({
+    code: 0,
+    output: 'checked 1 shows: counters match their bookings and seats\n',
+  });
+
+  // What a bug would leave: a block released without its seats coming back.
+  await ctx.pool.query('UPDATE seat_blocks SET released_at = now()');
+  const broken = await checkConsistency(ctx.database.url);
+  expect(broken.code).toBe(1);
+  expect(broken.output).toBe(
+    `show ${show.id}: blocked_seats 2 vs 0 seats in its active blocks\n` + 'checked 1 shows: 1 differ\n',
   );
 });
 

@@ -166,6 +166,21 @@ const showFields = fc.record(
     category: fc.oneof(fc.constantFrom('premium', 'standard'), text, anyValue),
     section: fc.oneof(fc.constantFrom('Stalls'), text, anyValue),
     allow_split: fc.oneof(fc.boolean(), anyValue),
+    customer_ref: fc.oneof(text, anyValue),
+    late_confirm: fc.oneof(fc.constantFrom('refuse', 'reclaim'), anyValue),
+    max_seats_per_customer: fc.oneof(number, fc.constant(null), anyValue),
+    sales_start: fc.oneof(
+      fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+      fc.constant(null),
+      anyValue,
+    ),
+    sales_end: fc.oneof(
+      fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+      fc.constant(null),
+      anyValue,
+    ),
+    note: fc.oneof(text, anyValue),
+    block_id: fc.oneof(uuidSpelling, anyValue),
   },
   { requiredKeys: [] },
 );
@@ -250,7 +265,7 @@ const cursor = fc
 
 const query = fc
   .dictionary(
-    fc.constantFrom('limit', 'cursor', 'seats', 'x', '__proto__', 'limit[]'),
+    fc.constantFrom('limit', 'cursor', 'seats', 'x', '__proto__', 'limit[]', 'status', 'customer_ref'),
     fc.oneof(text, number.map(String), cursor),
     { maxKeys: 3 },
   )
@@ -266,6 +281,13 @@ const routes: Route[] = [
   { method: 'GET', path: () => '/api/shows' },
   { method: 'GET', path: (value) => `/api/shows/${value}` },
   { method: 'GET', path: (value) => `/api/shows/${value}/seats` },
+  { method: 'PATCH', path: (value) => `/api/shows/${value}` },
+  { method: 'GET', path: (value) => `/api/shows/${value}/bookings` },
+  { method: 'GET', path: (value) => `/api/shows/${value}/summary` },
+  { method: 'POST', path: (value) => `/api/shows/${value}/blocks` },
+  { method: 'GET', path: (value) => `/api/shows/${value}/blocks` },
+  { method: 'DELETE', path: (value) => `/api/shows/${value}/blocks/${value}` },
+  { method: 'POST', path: (value) => `/api/shows/${value}/comps` },
   { method: 'POST', path: (value) => `/api/shows/${value}/book` },
   { method: 'GET', path: (value) => `/api/bookings/${value}` },
   { method: 'POST', path: (value) => `/api/bookings/${value}/confirm` },
@@ -349,6 +371,43 @@ describe('fuzzing every route', () => {
           expect(response.json<{ seat_ids: string[] }>().seat_ids.sort()).toEqual([...payload.seat_ids].sort());
         }
       }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('admin routes answer any body on real shows without a 5xx', async () => {
+    const adminRoute = fc.constantFrom(
+      { method: 'PATCH' as const, path: (id: string) => `/api/shows/${id}` },
+      { method: 'POST' as const, path: (id: string) => `/api/shows/${id}/blocks` },
+      { method: 'POST' as const, path: (id: string) => `/api/shows/${id}/comps` },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        adminRoute,
+        fc.constantFrom(
+          () => showId,
+          () => seatedId,
+        ),
+        fc.oneof(
+          showFields,
+          fc.record({ seats: fc.integer({ min: 1, max: 3 }) }),
+          fc.record({ seat_ids: fc.constant(['Stalls-R3-1']) }),
+        ),
+        async (route, id, fields) => {
+          const response = await ctx.app.inject({
+            method: route.method,
+            url: route.path(id()),
+            headers: admin,
+            payload: fields,
+          });
+          expectWellFormed(
+            response,
+            Object.values(fields as Record<string, unknown>)
+              .flat()
+              .filter((value): value is string => typeof value === 'string'),
+          );
+        },
+      ),
       { numRuns: RUNS },
     );
   });

@@ -1,8 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { Booking as BookingSchema, HeldBooking } from '../../src/domain/booking.js';
-import { NewShow as CreateShowBody, SeatMapState, Show as ShowSchema } from '../../src/domain/show.js';
+import { Booking as BookingSchema, HeldBooking, NewComp } from '../../src/domain/booking.js';
+import {
+  NewBlock,
+  NewShow as CreateShowBody,
+  SeatBlock,
+  SeatMapState,
+  Show as ShowSchema,
+  ShowChanges,
+  ShowSummary,
+} from '../../src/domain/show.js';
 import { Problem, problemCatalog, type ProblemCode } from '../../src/errors.js';
 import { bookBody, Health } from '../../src/http/schemas.js';
 import {
@@ -94,6 +102,100 @@ const routes: Record<string, { success: number; errors: ProblemCode[] }> = {
       'sold_out',
       'seats_taken',
       'show_not_seated',
+      'sales_not_open',
+      'sales_closed',
+      'customer_limit_reached',
+      'service_unavailable',
+    ],
+  },
+  'PATCH /api/shows/{id}': {
+    success: 200,
+    errors: [
+      'validation_failed',
+      'bad_request',
+      'invalid_json',
+      'unsupported_media_type',
+      'payload_too_large',
+      'unauthorized',
+      'show_not_found',
+      'show_seated',
+      'show_not_seated',
+      'seats_in_use',
+      'start_time_in_past',
+      'rate_limited',
+      'service_unavailable',
+    ],
+  },
+  'GET /api/shows/{id}/bookings': {
+    success: 200,
+    errors: [
+      'validation_failed',
+      'bad_request',
+      'invalid_cursor',
+      'unauthorized',
+      'show_not_found',
+      'rate_limited',
+      'service_unavailable',
+    ],
+  },
+  'GET /api/shows/{id}/summary': {
+    success: 200,
+    errors: [
+      'validation_failed',
+      'bad_request',
+      'unauthorized',
+      'show_not_found',
+      'rate_limited',
+      'service_unavailable',
+    ],
+  },
+  'POST /api/shows/{id}/blocks': {
+    success: 201,
+    errors: [
+      ...everyPost,
+      'validation_failed',
+      'bad_request',
+      'unauthorized',
+      'show_not_found',
+      'seats_taken',
+      'sold_out',
+      'service_unavailable',
+    ],
+  },
+  'GET /api/shows/{id}/blocks': {
+    success: 200,
+    errors: [
+      'validation_failed',
+      'bad_request',
+      'unauthorized',
+      'show_not_found',
+      'rate_limited',
+      'service_unavailable',
+    ],
+  },
+  'DELETE /api/shows/{id}/blocks/{blockId}': {
+    success: 204,
+    errors: [
+      'validation_failed',
+      'bad_request',
+      'unauthorized',
+      'show_not_found',
+      'block_not_found',
+      'rate_limited',
+      'service_unavailable',
+    ],
+  },
+  'POST /api/shows/{id}/comps': {
+    success: 201,
+    errors: [
+      ...everyPost,
+      'validation_failed',
+      'bad_request',
+      'unauthorized',
+      'show_not_found',
+      'block_not_found',
+      'seats_taken',
+      'sold_out',
       'service_unavailable',
     ],
   },
@@ -270,6 +372,9 @@ describe('OpenAPI document', () => {
         description: expect.any(String),
         content: { 'application/json': { schema: json(bookBody(ctx.config.MAX_SEATS_PER_BOOKING)) } },
       },
+      'PATCH /api/shows/{id}': { required: true, content: { 'application/json': { schema: json(ShowChanges) } } },
+      'POST /api/shows/{id}/blocks': { required: true, content: { 'application/json': { schema: json(NewBlock) } } },
+      'POST /api/shows/{id}/comps': { required: true, content: { 'application/json': { schema: json(NewComp) } } },
     });
   });
 
@@ -283,6 +388,12 @@ describe('OpenAPI document', () => {
       'GET /api/shows/{id}': ShowSchema,
       'POST /api/shows/{id}/book': HeldBooking,
       'GET /api/shows/{id}/seats': SeatMapState,
+      'PATCH /api/shows/{id}': ShowSchema,
+      'GET /api/shows/{id}/bookings': Type.Array(BookingSchema),
+      'GET /api/shows/{id}/summary': ShowSummary,
+      'POST /api/shows/{id}/blocks': SeatBlock,
+      'GET /api/shows/{id}/blocks': Type.Array(SeatBlock),
+      'POST /api/shows/{id}/comps': BookingSchema,
       'GET /api/bookings/{id}': BookingSchema,
       'POST /api/bookings/{id}/confirm': BookingSchema,
       'POST /api/bookings/{id}/extend': BookingSchema,
@@ -290,6 +401,11 @@ describe('OpenAPI document', () => {
     };
     for (const [route, { success }] of Object.entries(routes)) {
       const { content } = operation(route).responses[success];
+      // A 204 has no body.
+      if (success === 204) {
+        expect(content, route).toBeUndefined();
+        continue;
+      }
       // Prometheus scrapes its own text format; everything else answers JSON.
       const type = route === 'GET /metrics' ? 'text/plain' : 'application/json';
       expect(Object.keys(content), route).toEqual([type]);
@@ -352,6 +468,13 @@ describe('OpenAPI document', () => {
     expect(security).toEqual({
       ...Object.fromEntries(Object.keys(routes).map((route) => [route, undefined])),
       'POST /api/shows': [{ adminKey: [] }],
+      'PATCH /api/shows/{id}': [{ adminKey: [] }],
+      'GET /api/shows/{id}/bookings': [{ adminKey: [] }],
+      'GET /api/shows/{id}/summary': [{ adminKey: [] }],
+      'POST /api/shows/{id}/blocks': [{ adminKey: [] }],
+      'GET /api/shows/{id}/blocks': [{ adminKey: [] }],
+      'DELETE /api/shows/{id}/blocks/{blockId}': [{ adminKey: [] }],
+      'POST /api/shows/{id}/comps': [{ adminKey: [] }],
       'GET /metrics': [{ adminKey: [] }],
       'GET /api/bookings/{id}': tokenOrAdmin,
       'POST /api/bookings/{id}/confirm': tokenOrAdmin,

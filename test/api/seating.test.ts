@@ -365,8 +365,8 @@ describe('the database keeps every seat in at most one live booking', () => {
     ]);
     // A buggy API process that believes S-A-1 free: the group holds nothing.
     const { rows: results } = await ctx.pool.query(
-      `SELECT outcome, id FROM hold_seats($1, 60, NULL, $2, ARRAY[$3::uuid], ARRAY[1], ARRAY[0], ARRAY[1], ARRAY['S-A-1'],
-                                         ARRAY[sha256('x')], NULL, NULL, NULL, NULL, NULL)`,
+      `SELECT outcome, id FROM hold_seats($1, 60, NULL, 0, $2, ARRAY[$3::uuid], ARRAY[1], ARRAY[0], ARRAY[1], ARRAY['S-A-1'],
+                                         ARRAY[sha256('x')], ARRAY[NULL::text], NULL, NULL, NULL, NULL, NULL)`,
       [show.id, rows[0]!.v, randomUUID()],
     );
     expect(results).toEqual([{ outcome: 'conflict', id: null }]);

@@ -128,7 +128,20 @@ describe('GET /api/shows/:id', () => {
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({ id: show.id, total_seats: 7, available_seats: 7 });
     expect(Object.keys(response.json()).sort()).toEqual(
-      ['available_seats', 'created_at', 'description', 'id', 'seating', 'start_time', 'title', 'total_seats'].sort(),
+      [
+        'available_seats',
+        'created_at',
+        'description',
+        'id',
+        'late_confirm',
+        'max_seats_per_customer',
+        'sales_end',
+        'sales_start',
+        'seating',
+        'start_time',
+        'title',
+        'total_seats',
+      ].sort(),
     );
   });
   it('answers 404 for an unknown id and 400 for a malformed one', async () => {

@@ -18,6 +18,7 @@ export interface InvariantOptions {
 
 /** One show's seats by its booking rows, read in one statement at `at` (database clock). */
 interface RowView {
+  /** The show's seats less those the house keeps back (blocks: never available, never booked). */
   total: number;
   confirmed: number;
   /** Seats of PENDING holds whose expires_at is after `at`. */
@@ -33,7 +34,7 @@ interface RowView {
 
 async function readRows(pool: Pool, showId: string, since: string | null): Promise<RowView> {
   const { rows } = await pool.query<RowView>(
-    `SELECT s.total_seats AS total,
+    `SELECT s.total_seats - s.blocked_seats AS total,
             COALESCE(sum(b.seats) FILTER (WHERE b.status = 'CONFIRMED'), 0)::int AS confirmed,
             COALESCE(sum(b.seats) FILTER (WHERE b.status = 'PENDING' AND b.expires_at > statement_timestamp()), 0)::int
               AS active,
@@ -135,8 +136,9 @@ export async function checkInvariants(options: InvariantOptions) {
   expect(mismatches, 'shows whose counters differ from their bookings').toEqual([]);
   expect(seatMismatches, 'seated shows whose seats differ from their counters or bookings').toEqual([]);
 
+  // total: the show's seats less its blocked ones.
   const { rows: shows } = await pool.query<{ id: string; total: number; confirmed: number; active: number }>(
-    `SELECT s.id, s.total_seats AS total,
+    `SELECT s.id, s.total_seats - s.blocked_seats AS total,
             COALESCE(sum(b.seats) FILTER (WHERE b.status = 'CONFIRMED'), 0)::int AS confirmed,
             COALESCE(sum(b.seats) FILTER (WHERE b.status = 'PENDING' AND b.expires_at > now()), 0)::int AS active
      FROM shows s LEFT JOIN bookings b ON b.show_id = s.id GROUP BY s.id`,

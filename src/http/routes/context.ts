@@ -2,6 +2,7 @@ import type { Config } from '../../config.js';
 import type { Metrics } from '../../metrics.js';
 import type { BookingService } from '../../services/booking.service.js';
 import type { ShowService } from '../../services/show.service.js';
+import type { HouseService } from '../../services/house.service.js';
 import type { Authenticator } from '../auth.js';
 import type { IdempotencyHttp } from '../idempotency.js';
 
@@ -12,6 +13,7 @@ export type Readiness = Record<string, () => Promise<unknown>>;
 export interface RouteContext {
   config: Config;
   shows: ShowService;
+  house: HouseService;
   bookings: BookingService;
   auth: Authenticator;
   idempotency: IdempotencyHttp;
