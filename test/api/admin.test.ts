@@ -10,6 +10,7 @@ import {
   type HeldBooking,
   type TestContext,
 } from '../helpers.js';
+import type { SeatMapInput as SeatMap } from '../../src/domain/seat-map.js';
 
 // The admin's routes of the checkout (issue 11): PATCH a show, house seats (blocks), comps,
 // a show's bookings and its summary. Holds last 2 s: one test watches a hold lapse.
@@ -19,7 +20,6 @@ beforeAll(async () => {
 });
 afterAll(() => ctx.close());
 
-type SeatMap = { sections: { name: string; rows: { label: string; seats: number; category?: string }[] }[] };
 interface Show {
   id: string;
   title: string;

@@ -10,6 +10,7 @@ import {
   type HeldBooking,
   type TestContext,
 } from '../helpers.js';
+import type { SeatMapInput as SeatMap } from '../../src/domain/seat-map.js';
 
 // The checkout (issue 11): late payments, per-customer limits, sales windows. Holds last 2 s,
 // so that late confirms can be watched; the tests that need expired holds share one wait.
@@ -19,7 +20,6 @@ beforeAll(async () => {
 });
 afterAll(() => ctx.close());
 
-type SeatMap = { sections: { name: string; rows: { label: string; seats: number; category?: string }[] }[] };
 interface Show {
   id: string;
   seating: string;

@@ -10,6 +10,7 @@ import {
   startTestApp,
   type TestContext,
 } from '../helpers.js';
+import type { SeatMapInput as SeatMap } from '../../src/domain/seat-map.js';
 
 // Holds last 2 s here, so that expiry can be watched.
 let ctx: TestContext;
@@ -18,7 +19,6 @@ beforeAll(async () => {
 });
 afterAll(() => ctx.close());
 
-type SeatMap = { sections: { name: string; rows: { label: string; seats: number; category?: string }[] }[] };
 interface SeatedShow {
   id: string;
   seating: string;

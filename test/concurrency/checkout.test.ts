@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
 import { admin, futureIso, inventory, sleep, startTestApp, type TestContext } from '../helpers.js';
+import type { SeatMapInput as SeatMap } from '../../src/domain/seat-map.js';
 
 // The checkout (issue 11) under concurrency, over real HTTP on 127.0.0.1: per-customer limits,
 // late confirms (late_confirm: reclaim) and extensions, each raced against what competes with
@@ -71,7 +72,6 @@ interface Held {
 const ms = (iso: string) => Date.parse(iso);
 const auth = (held: Held) => ({ 'x-hold-token': held.hold_token });
 
-type SeatMap = { sections: { name: string; rows: { label: string; seats: number; category?: string }[] }[] };
 
 /** Seat ids in map order (`${section}-${label}-${n}`): the seat_no order of the seats table. */
 function seatIdsOf(map: SeatMap): string[] {

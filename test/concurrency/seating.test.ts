@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
 import { admin, buildTestApp, futureIso, inventory, sleep, startTestApp, type TestContext } from '../helpers.js';
+import type { SeatMapInput as SeatMap } from '../../src/domain/seat-map.js';
 
 // Seated shows over real HTTP on 127.0.0.1, many sockets at once as on an on-sale. Two apps
 // (each its own database): holds that last the default 2 minutes, so that nothing frees a
@@ -36,7 +37,6 @@ async function call(base: string, method: 'GET' | 'POST', path: string, body?: u
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
-type SeatMap = { sections: { name: string; rows: { label: string; seats: number; category?: string }[] }[] };
 
 /** A row of a map as the tests reason about it: seat ids are `${section}-${label}-${n}`, n from 1. */
 interface Row {
