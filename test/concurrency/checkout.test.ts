@@ -72,7 +72,6 @@ interface Held {
 const ms = (iso: string) => Date.parse(iso);
 const auth = (held: Held) => ({ 'x-hold-token': held.hold_token });
 
-
 /** Seat ids in map order (`${section}-${label}-${n}`): the seat_no order of the seats table. */
 function seatIdsOf(map: SeatMap): string[] {
   return map.sections.flatMap((section) =>

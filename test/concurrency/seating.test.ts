@@ -37,7 +37,6 @@ async function call(base: string, method: 'GET' | 'POST', path: string, body?: u
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
-
 /** A row of a map as the tests reason about it: seat ids are `${section}-${label}-${n}`, n from 1. */
 interface Row {
   section: string;
