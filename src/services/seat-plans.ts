@@ -12,6 +12,8 @@ const MAX_REMEMBERED = 2_000;
  */
 export class SeatPlans {
   private readonly plans = new Map<string, SeatPlan | null>();
+  /** Reads in flight: the first holds of an on-sale arrive together and share one. */
+  private readonly reading = new Map<string, Promise<SeatPlan | null | undefined>>();
 
   constructor(private readonly shows: ShowRepository) {}
 
@@ -21,9 +23,18 @@ export class SeatPlans {
   }
 
   /** The show's plan, null for general admission, undefined when there is no such show. */
-  async get(showId: string): Promise<SeatPlan | null | undefined> {
+  get(showId: string): Promise<SeatPlan | null | undefined> {
     const known = this.plans.get(showId);
-    if (known !== undefined) return known;
+    if (known !== undefined) return Promise.resolve(known);
+    let read = this.reading.get(showId);
+    if (!read) {
+      read = this.read(showId).finally(() => this.reading.delete(showId));
+      this.reading.set(showId, read);
+    }
+    return read;
+  }
+
+  private async read(showId: string): Promise<SeatPlan | null | undefined> {
     const seating = await this.shows.seating(showId);
     if (seating === undefined) return undefined;
     const plan = seating.map === null ? null : new SeatPlan(seating.map, seating.mapVersion);

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ShowRepository } from '../../src/repositories/show.repository.js';
+import { SeatPlans } from '../../src/services/seat-plans.js';
 import {
   admin,
   createShow,
@@ -315,6 +317,25 @@ describe('a seated booking carries its seats through confirm, cancel and expiry'
     expect(replay.statusCode).toBe(201);
     expect(replay.json()).toEqual(first.json());
     expect(first.json<SeatHold>().seat_ids).toHaveLength(2);
+  });
+});
+
+describe('seat plans', () => {
+  it("the first holds of a show, arriving together, read its seating once (an on-sale's first second)", async () => {
+    const shows = new ShowRepository(ctx.pool);
+    const seating = shows.seating.bind(shows);
+    let reads = 0;
+    shows.seating = (id) => {
+      reads++;
+      return seating(id);
+    };
+    const plans = new SeatPlans(shows);
+    const show = await createSeatedShow();
+    const got = await Promise.all(Array.from({ length: 64 }, () => plans.get(show.id)));
+    expect(reads).toBe(1);
+    expect(new Set(got).size).toBe(1);
+    expect(got[0]!.total).toBe(28);
+    expect(plans.known(show.id)).toBe(got[0]);
   });
 });
 
