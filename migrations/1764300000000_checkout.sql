@@ -179,8 +179,6 @@ $$;
 DROP FUNCTION hold_groups(uuid[], integer[], integer, uuid[], integer[], bytea[], bytea[], uuid[], integer[], text[], text[]);
 DROP FUNCTION hold_group(uuid, integer, timestamptz, uuid[], integer[], bytea[], bytea[], uuid[], integer[], text[], text[], boolean);
 DROP TYPE hold_group_result;
-DROP FUNCTION hold_seats(uuid, integer, timestamptz, bigint, uuid[], integer[], integer[], integer[], text[], bytea[], bytea[], uuid[], integer[], text[], text[]);
-DROP TYPE hold_seats_result;
 
 -- One row per request of a group: its outcome, the seats left free after the group, the
 -- overdue holds the group reclaimed, the seats a customer refused by its limit may still
@@ -385,10 +383,30 @@ CREATE TYPE hold_seats_result AS (
   updated_at timestamptz
 );
 
--- As in the previous migration (see there), with the gate of hold_gate, per-customer limits
--- (decided in arrival order; a request the API refused does not count), blocked seats never
--- free, each hold's customer_ref, and the map version: a group chosen on an older map than
--- p_map_version's answers `map_changed` (the seats were renumbered).
+-- One hold group of a seated show, in one statement: the seated counterpart of hold_group.
+-- The API process chose the seats (best available, or the seats asked for) from the show's
+-- seat states as it knows them at p_version; the choice stands only if nothing changed the
+-- show's seats since. Otherwise every request answers `stale` and nothing is written: the
+-- API catches up with the seats changed since p_version and chooses again.
+--
+-- p_counts[i] is the number of seats request i holds, 0 when the API refused it (its seats
+-- were taken, or no block was free): such a request is still judged here, so that a started
+-- show or a taken-over key answers as for general admission, and otherwise answers `refused`.
+-- The chosen seats of all requests are p_seat_nos, p_seat_requests[k] naming the request
+-- (1-based) of p_seat_nos[k], and p_seat_ids their ids.
+--
+-- Overdue holds of the show are reclaimed first, every time: their seats come back in
+-- `freed` (first row), so that the API's seat states stay exact, and a request it refused
+-- may be chosen again. Keyed answers are recorded as in hold_group.
+--
+-- Each request passes the gate of hold_gate; per-customer limits are decided in arrival order (a
+-- request the API refused does not count); blocked seats are never free; a group chosen on
+-- another map than p_map_version's answers `map_changed` (the seats were renumbered).
+--
+-- Outcomes: held, refused, the gate's (show_started, taken_over, sales_not_open, sales_closed,
+-- customer_ref_required), customer_limit, show_not_found, not_seated, map_changed, stale (all
+-- requests: the seats changed since p_version), conflict (all requests: a chosen seat was not
+-- free after the reclaim; only the reclaim was written).
 CREATE FUNCTION hold_seats(
   p_show uuid,
   p_ttl_seconds integer,
