@@ -72,9 +72,6 @@ export interface SeatMap {
   sections: { name: string; rows: { label: string; seats: number; category: string }[] }[];
 }
 
-/** Seat states, one character per seat, as GET /api/shows/:id/seats writes them. */
-export const SEAT_FREE = 'F';
-
 export interface PlanRow extends AllocatorRow {
   label: string;
 }
