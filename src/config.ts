@@ -47,6 +47,28 @@ const ConfigSchema = Type.Object({
   REQUEST_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 100, maximum: 600000 }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 16384, minimum: 1024, maximum: 10485760 }),
   SHUTDOWN_TIMEOUT_SECONDS: Type.Integer({ default: 10, minimum: 1, maximum: 600 }),
+  // Live availability (GET /api/shows/:id/availability/stream): at most one update per show this often.
+  SSE_MIN_INTERVAL_MS: Type.Integer({ default: 250, minimum: 10, maximum: 60000 }),
+  // A comment line on every open stream this often, so proxies keep idle streams open.
+  SSE_HEARTBEAT_SECONDS: Type.Integer({ default: 15, minimum: 1, maximum: 3600 }),
+  // Open streams per API process; beyond it 503 with Retry-After.
+  SSE_MAX_STREAMS: Type.Integer({ default: 10000, minimum: 1, maximum: 1000000 }),
+  // Webhook URLs on loopback, link-local and private networks are refused unless this is true.
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: Type.Boolean({ default: false }),
+  // A delivery succeeds on a 2xx answer within this long.
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 100, maximum: 60000 }),
+  // A failing delivery is retried (exponential backoff with jitter) for this long, then marked failed.
+  WEBHOOK_RETRY_WINDOW_SECONDS: Type.Integer({ default: 90000, minimum: 1, maximum: 2592000 }),
+  // The first retry's delay; each next one doubles, up to WEBHOOK_RETRY_MAX_DELAY_SECONDS.
+  WEBHOOK_RETRY_BASE_MS: Type.Integer({ default: 5000, minimum: 1, maximum: 3600000 }),
+  WEBHOOK_RETRY_MAX_DELAY_SECONDS: Type.Integer({ default: 3600, minimum: 1, maximum: 86400 }),
+  // Deliveries one worker sends at once, and at most this many of them to any one endpoint.
+  WEBHOOK_CONCURRENCY: Type.Integer({ default: 32, minimum: 1, maximum: 1000 }),
+  WEBHOOK_ENDPOINT_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 1000 }),
+  // How often the relay looks for new events in the outbox.
+  OUTBOX_RELAY_INTERVAL_MS: Type.Integer({ default: 200, minimum: 10, maximum: 60000 }),
+  // Events are kept this long (and while a delivery of theirs is pending), then purged.
+  OUTBOX_RETENTION_HOURS: Type.Integer({ default: 72, minimum: 1, maximum: 8760 }),
   // Requests per client per window on the booking and admin routes; 0 turns limiting off.
   RATE_LIMIT_MAX: Type.Integer({ default: 100, minimum: 0, maximum: 1000000 }),
   RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ default: 60, minimum: 1, maximum: 86400 }),

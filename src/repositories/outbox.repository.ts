@@ -1,0 +1,125 @@
+import type { Pool, PoolClient } from '../db/pool.js';
+import type { OutboxRow } from '../domain/events.js';
+
+/**
+ * A position in the outbox's commit order: (tx, seq). Everything at or before it has been
+ * read. Its text form, `<tx>.<seq>`, is what readers keep (and what SSE sends as its id).
+ */
+export interface OutboxPosition {
+  tx: string;
+  seq: string;
+}
+
+export function positionText(position: OutboxPosition): string {
+  return `${position.tx}.${position.seq}`;
+}
+
+/** Parses `<tx>.<seq>`; null for anything else (a client's Last-Event-ID is untrusted). */
+export function parsePosition(text: string | undefined): OutboxPosition | null {
+  const match = /^(\d{1,19})\.(\d{1,19})$/.exec(text ?? '');
+  if (!match) return null;
+  const [tx, seq] = [BigInt(match[1]!), BigInt(match[2]!)];
+  if (tx > 2n ** 63n - 1n || seq > 2n ** 63n - 1n) return null;
+  return { tx: tx.toString(), seq: seq.toString() };
+}
+
+export interface OutboxPage<T> {
+  rows: T[];
+  /** Where the next read starts: past every row read, and past every row that can still appear below it. */
+  next: OutboxPosition;
+}
+
+/** What a reader of seat changes needs of an event, without its whole payload. */
+export interface OutboxChange {
+  seq: string;
+  type: string;
+  show_id: string;
+  occurred_at: Date;
+  /** The seat numbers (and ids) it changed, for a seated show; null otherwise. */
+  seat_nos: number[] | null;
+  seat_ids: string[] | null;
+  /** For show events: the seat map's version after it. */
+  seat_map_version: number | null;
+}
+
+// Rows below the oldest running transaction are final; a full page stops at its last row,
+// a short one at that horizon (nothing below it is left to come).
+const HORIZON = 'pg_snapshot_xmin(pg_current_snapshot())';
+
+export class OutboxRepository {
+  constructor(private readonly pool: Pool) {}
+
+  /**
+   * The position from which a new reader sees every event committed from now on: the oldest
+   * running transaction's. It may read again a few events committed just before.
+   */
+  async head(db: Pool | PoolClient = this.pool): Promise<OutboxPosition> {
+    const { rows } = await db.query<OutboxPosition>(`SELECT ${HORIZON}::text AS tx, '0' AS seq`);
+    return rows[0]!;
+  }
+
+  /** Whole events after `from`, in commit order (pings, which are for one endpoint, included). */
+  async eventsAfter(
+    from: OutboxPosition,
+    limit: number,
+    db: Pool | PoolClient = this.pool,
+  ): Promise<OutboxPage<OutboxRow & { endpoint_id: string | null }>> {
+    const { rows } = await db.query<OutboxRow & { endpoint_id: string | null; tx: string; horizon: string }>(
+      `SELECT e.seq::text, e.tx::text, e.id, e.type, e.show_id, e.endpoint_id, e.occurred_at, e.data, h.horizon::text
+       FROM (SELECT ${HORIZON} AS horizon) h
+       LEFT JOIN LATERAL (
+         SELECT * FROM outbox_events e
+         WHERE (e.tx, e.seq) > ($1::xid8, $2::bigint) AND e.tx < h.horizon
+         ORDER BY e.tx, e.seq LIMIT $3) e ON true`,
+      [from.tx, from.seq, limit],
+    );
+    return page(rows, limit, from);
+  }
+
+  /**
+   * The changes of the shows `showIds` after `from`, in commit order. Only the seat numbers
+   * and ids are read out of each payload.
+   */
+  async changesAfter(from: OutboxPosition, showIds: string[], limit: number): Promise<OutboxPage<OutboxChange>> {
+    const { rows } = await this.pool.query<OutboxChange & { tx: string; horizon: string }>(
+      `SELECT e.seq::text, e.tx::text, e.type, e.show_id, e.occurred_at,
+              CASE WHEN jsonb_typeof(e.data->'seat_nos') = 'array'
+                   THEN ARRAY(SELECT jsonb_array_elements_text(e.data->'seat_nos')::integer) END AS seat_nos,
+              CASE WHEN jsonb_typeof(e.data->'seat_ids') = 'array'
+                   THEN ARRAY(SELECT jsonb_array_elements_text(e.data->'seat_ids')) END AS seat_ids,
+              (e.data->>'seat_map_version')::integer AS seat_map_version,
+              h.horizon::text
+       FROM (SELECT ${HORIZON} AS horizon) h
+       LEFT JOIN LATERAL (
+         SELECT * FROM outbox_events e
+         WHERE (e.tx, e.seq) > ($1::xid8, $2::bigint) AND e.tx < h.horizon AND e.show_id = ANY ($3::uuid[])
+         ORDER BY e.tx, e.seq LIMIT $4) e ON true`,
+      [from.tx, from.seq, showIds, limit],
+    );
+    return page(rows, limit, from);
+  }
+}
+
+function page<T extends { seq: string | null; tx: string | null; horizon: string }>(
+  read: T[],
+  limit: number,
+  from: OutboxPosition,
+): OutboxPage<Omit<T, 'tx' | 'horizon'>> {
+  const horizon = read[0]!.horizon;
+  const found = read.filter((row) => row.seq !== null);
+  const last = found.at(-1);
+  const next =
+    found.length === limit && last
+      ? { tx: last.tx!, seq: last.seq! }
+      : // Nothing below the horizon is left to come; never step back behind `from`.
+        BigInt(horizon) > BigInt(from.tx)
+        ? { tx: horizon, seq: '0' }
+        : from;
+  const rows = found.map((row) => {
+    const event: Partial<T> = { ...row };
+    delete event.tx;
+    delete event.horizon;
+    return event as Omit<T, 'tx' | 'horizon'>;
+  });
+  return { rows, next };
+}
