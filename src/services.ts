@@ -14,6 +14,11 @@ import { SeatPlans } from './services/seat-plans.js';
 import { HouseService } from './services/house.service.js';
 import { HouseRepository } from './repositories/house.repository.js';
 import { ShowLanes, type GroupCommitted } from './services/show-lanes.js';
+import { OutboxRepository } from './repositories/outbox.repository.js';
+import { WebhookRepository } from './repositories/webhook.repository.js';
+import { WebhookDeliveryService } from './services/webhook-delivery.js';
+import { WebhookRelay } from './services/webhook-relay.js';
+import { WebhookService, type ScheduleDeliveries } from './services/webhook.service.js';
 
 export interface ServiceDependencies {
   config: Config;
@@ -21,6 +26,8 @@ export interface ServiceDependencies {
   logger: Logger;
   /** Told after each group that committed holds: schedules their expiry (BullMQ), or nothing. */
   onHoldGroupCommitted?: GroupCommitted | undefined;
+  /** Told of webhook deliveries made due by a route (a ping, a resend): queues them (BullMQ), or wakes the in-process loop. */
+  onWebhookDeliveries?: ScheduleDeliveries | undefined;
   /** Where the services report what they measure; none in tests that do not look. */
   metrics?: Metrics | undefined;
 }
@@ -32,10 +39,20 @@ export interface Services {
   idempotency: IdempotencyService;
   expiry: ExpiryService;
   housekeeping: HousekeepingService;
+  webhooks: WebhookService;
+  webhookRelay: WebhookRelay;
+  webhookDelivery: WebhookDeliveryService;
 }
 
 /** The one place services are wired: the API, the worker, the tests and the CLIs all start here. */
-export function createServices({ config, pool, logger, onHoldGroupCommitted, metrics }: ServiceDependencies): Services {
+export function createServices({
+  config,
+  pool,
+  logger,
+  onHoldGroupCommitted,
+  onWebhookDeliveries,
+  metrics,
+}: ServiceDependencies): Services {
   metrics?.watchPool(pool);
   const showRepository = new ShowRepository(pool);
   const bookingRepository = new BookingRepository(pool);
@@ -60,12 +77,19 @@ export function createServices({ config, pool, logger, onHoldGroupCommitted, met
     logger,
   });
   const expiry = new ExpiryService(pool, showRepository, bookingRepository, logger, metrics);
+  const webhookRepository = new WebhookRepository(pool);
+  const webhookDelivery = new WebhookDeliveryService(webhookRepository, config, logger);
   return {
     shows: new ShowService(pool, showRepository, bookingRepository, idempotency, plans, config.SEAT_MAP_MAX_AGE_MS),
     house: new HouseService(pool, showRepository, bookingRepository, new HouseRepository(), plans, idempotency),
     bookings: new BookingService(bookingRepository, lanes, plans),
     idempotency,
     expiry,
-    housekeeping: new HousekeepingService(expiry, idempotency, logger),
+    housekeeping: new HousekeepingService(expiry, idempotency, logger, () => webhookDelivery.purgeOutbox()),
+    webhooks: new WebhookService(pool, webhookRepository, config.WEBHOOK_ALLOW_PRIVATE_NETWORKS, (deliveries) =>
+      onWebhookDeliveries?.(deliveries),
+    ),
+    webhookRelay: new WebhookRelay(pool, new OutboxRepository(pool), webhookRepository, logger),
+    webhookDelivery,
   };
 }

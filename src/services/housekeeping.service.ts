@@ -5,11 +5,13 @@ import type { IdempotencyService } from './idempotency.service.js';
 export interface HousekeepingResult {
   freedSeats: number;
   purgedKeys: number;
+  purgedEvents: number;
 }
 
 /**
  * The periodic sweep: expires every overdue hold (backing the per-group expiry jobs, which
- * a Redis loss can drop) and purges Idempotency-Keys past their 24 hours. Run by the worker
+ * a Redis loss can drop), purges Idempotency-Keys past their 24 hours and outbox events past
+ * OUTBOX_RETENTION_HOURS. Run by the worker
  * as a BullMQ job scheduler, or by the API process itself when there is no Redis.
  */
 export class HousekeepingService {
@@ -19,6 +21,8 @@ export class HousekeepingService {
     private readonly expiry: ExpiryService,
     private readonly idempotency: IdempotencyService,
     private readonly logger: Logger,
+    /** Deletes outbox events past their retention that nothing needs any more. */
+    private readonly purgeOutbox: () => Promise<number> = () => Promise.resolve(0),
   ) {}
 
   /**
@@ -36,6 +40,8 @@ export class HousekeepingService {
     const freedSeats = await this.expiry.sweep();
     const purgedKeys = await this.idempotency.purgeExpired();
     if (purgedKeys > 0) this.logger.info({ purgedKeys }, 'purged Idempotency-Keys past retention');
-    return { freedSeats, purgedKeys };
+    const purgedEvents = await this.purgeOutbox();
+    if (purgedEvents > 0) this.logger.info({ purgedEvents }, 'purged outbox events past retention');
+    return { freedSeats, purgedKeys, purgedEvents };
   }
 }

@@ -20,7 +20,7 @@ export function encodeCursor(show: Pick<Show, 'start_time' | 'id'>): string {
 }
 
 /** A keyset cursor: an instant (ISO, milli- or microseconds, UTC) and an id. */
-function encodeKeyset(at: string, id: string): string {
+export function encodeKeyset(at: string, id: string): string {
   return Buffer.from(JSON.stringify([at, id])).toString('base64url');
 }
 
