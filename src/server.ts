@@ -7,6 +7,8 @@ import { createExpiryQueue, ExpiryScheduler, producerConnection } from './queue/
 import { openDatabase, resolveAdminKey, runEntryPoint } from './runtime.js';
 import { createMetrics } from './metrics.js';
 import { createServices } from './services.js';
+import { createWebhookQueue, WebhookScheduler } from './queue/webhook-queue.js';
+import { InProcessWebhooks } from './services/webhook-loop.js';
 
 async function main(config: Config): Promise<void> {
   const logger = createLogger(config, 'api');
@@ -21,6 +23,11 @@ async function main(config: Config): Promise<void> {
   redis?.on('error', () => {}); // reported through readiness and the scheduler's log
   const queue = redis ? createExpiryQueue(redis, config.QUEUE_PREFIX) : undefined;
   const scheduler = queue ? new ExpiryScheduler(queue, logger) : undefined;
+  // Webhooks: with Redis, the worker relays the outbox and sends; this process only queues the
+  // deliveries its routes make due (a ping, a resend). Without, it does everything itself.
+  const webhookQueue = redis ? createWebhookQueue(redis, config.QUEUE_PREFIX) : undefined;
+  const webhookScheduler = webhookQueue ? new WebhookScheduler(webhookQueue, logger) : undefined;
+  let inProcessWebhooks: InProcessWebhooks | undefined;
   const metrics = createMetrics('api');
   if (queue) metrics.watchQueue(() => queue.getJobCounts('waiting', 'delayed', 'active', 'failed'));
   const services = createServices({
@@ -29,7 +36,19 @@ async function main(config: Config): Promise<void> {
     logger,
     metrics,
     onHoldGroupCommitted: scheduler?.schedule.bind(scheduler),
+    onWebhookDeliveries: (deliveries) => {
+      if (webhookScheduler) void webhookScheduler.schedule(deliveries);
+      else inProcessWebhooks?.schedule(deliveries);
+    },
   });
+  if (!redis) {
+    inProcessWebhooks = new InProcessWebhooks(services.webhookRelay, services.webhookDelivery, {
+      intervalMs: config.OUTBOX_RELAY_INTERVAL_MS,
+      concurrency: config.WEBHOOK_CONCURRENCY,
+      logger,
+    });
+    inProcessWebhooks.start();
+  }
   let sweepTimer: NodeJS.Timeout | undefined;
   if (!redis) {
     // A pass still running when the next tick comes is shared, never doubled (HousekeepingService.run).
@@ -46,7 +65,7 @@ async function main(config: Config): Promise<void> {
     readiness: { database: () => pool.query('SELECT 1'), ...(redis ? { redis: () => redis.ping() } : {}) },
     rateLimitRedis: redis,
     metrics,
-    queues: queue ? [queue] : [],
+    queues: queue && webhookQueue ? [queue, webhookQueue] : [],
   });
 
   closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_SECONDS * 1000 }, async ({ signal, err }) => {
@@ -54,7 +73,9 @@ async function main(config: Config): Promise<void> {
     else logger.info({ signal }, 'shutting down');
     await app.close(); // stops accepting, waits for in-flight requests
     clearInterval(sweepTimer);
+    await inProcessWebhooks?.stop();
     await queue?.close();
+    await webhookQueue?.close();
     redis?.disconnect();
     await pool.end();
     await database.stop();
@@ -66,6 +87,7 @@ async function main(config: Config): Promise<void> {
     `  API docs:  ${address}/api-docs`,
     `  database:  ${database.embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'}`,
     `  expiry:    ${redis ? 'BullMQ jobs (run `npm run worker`)' : `in-process sweep every ${config.SWEEP_INTERVAL_SECONDS}s`}`,
+    `  webhooks:  ${redis ? 'sent by `npm run worker` (BullMQ)' : 'sent by this process'}`,
     adminKey.file ? `  admin key: ${adminKey.key}  (kept in ${adminKey.file})` : '  admin key: from ADMIN_API_KEY',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

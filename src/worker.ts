@@ -6,6 +6,7 @@ import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { startExpiryWorker } from './queue/expiry-worker.js';
 import { serveWorkerMetrics } from './queue/worker-metrics.js';
+import { startWebhookWorker } from './queue/webhook-worker.js';
 import { runEntryPoint } from './runtime.js';
 import { createServices } from './services.js';
 
@@ -23,7 +24,7 @@ async function main(config: Config): Promise<void> {
   await migrate(config.DATABASE_URL, (message) => logger.debug(message));
   const pool = createPool(config.DATABASE_URL, poolLimits(config, Math.min(config.DB_POOL_SIZE, 10)), logger);
   const metrics = createMetrics('worker');
-  const { expiry, housekeeping } = createServices({ config, pool, logger, metrics });
+  const { expiry, housekeeping, webhookRelay, webhookDelivery } = createServices({ config, pool, logger, metrics });
   const worker = await startExpiryWorker({
     redisUrl: config.REDIS_URL,
     prefix: config.QUEUE_PREFIX,
@@ -33,6 +34,15 @@ async function main(config: Config): Promise<void> {
     logger,
   });
   metrics.watchQueue(worker.jobCounts);
+  const webhooks = await startWebhookWorker({
+    redisUrl: config.REDIS_URL,
+    prefix: config.QUEUE_PREFIX,
+    delivery: webhookDelivery,
+    relay: webhookRelay,
+    concurrency: config.WEBHOOK_CONCURRENCY,
+    relayIntervalMs: config.OUTBOX_RELAY_INTERVAL_MS,
+    logger,
+  });
   const metricsServer =
     config.WORKER_METRICS_PORT > 0
       ? await serveWorkerMetrics(metrics, {
@@ -45,7 +55,7 @@ async function main(config: Config): Promise<void> {
     if (err) logger.error({ err }, 'shutting down after an uncaught error');
     else logger.info({ signal }, 'shutting down');
     metricsServer?.close();
-    await worker.close(); // lets running jobs finish
+    await Promise.all([worker.close(), webhooks.close()]); // lets running jobs finish
     await pool.end();
   });
   logger.info({ sweepIntervalSeconds: config.SWEEP_INTERVAL_SECONDS }, 'expiry worker running');
