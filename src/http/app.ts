@@ -10,6 +10,7 @@ import secureJson from 'secure-json-parse';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { corsOrigins, longestRequestMs, trustProxy, type Config } from '../config.js';
+import { WebhookEvent } from '../domain/events.js';
 import { AppError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -26,6 +27,7 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { registerQueueBoard } from './routes/queues.js';
 import { showRoutes } from './routes/shows.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 export interface AppDependencies {
   config: Config;
@@ -42,6 +44,28 @@ export interface AppDependencies {
   /** Defaults to a pino logger at LOG_LEVEL. */
   logger?: Logger;
 }
+
+/**
+ * What the service POSTs to webhook endpoints, as OpenAPI 3.1 `webhooks`. (The swagger plugin's
+ * types know only 3.0 schemas, which a TypeBox union is not: hence the cast.)
+ */
+const webhookDocs = {
+  event: {
+    post: {
+      summary: 'An event, POSTed to each endpoint subscribed to its type',
+      description:
+        'Signed per Standard Webhooks: webhook-id (the event id, the same on every retry: deduplicate by it), webhook-timestamp (Unix seconds), webhook-signature (v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">). Answer 2xx within WEBHOOK_TIMEOUT_MS; anything else (a redirect included) is retried with exponential backoff and jitter for WEBHOOK_RETRY_WINDOW_SECONDS.',
+      parameters: ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => ({
+        name,
+        in: 'header' as const,
+        required: true,
+        schema: { type: 'string' as const },
+      })),
+      requestBody: { required: true, content: { 'application/json': { schema: WebhookEvent } } },
+      responses: { 200: { description: 'Any 2xx acknowledges the event' } },
+    },
+  },
+} as unknown as Record<string, never>;
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -185,7 +209,13 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
         { name: 'shows', description: 'Shows and their seats' },
         { name: 'bookings', description: 'Holds, confirmation and cancellation' },
         { name: 'health', description: 'Liveness and readiness' },
+        {
+          name: 'webhooks',
+          description:
+            'Signed webhooks (Standard Webhooks): endpoints, their delivery log, pings and resends. Every delivery body is a WebhookEvent.',
+        },
       ],
+      webhooks: webhookDocs,
       components: {
         securitySchemes: {
           adminKey: { type: 'http', scheme: 'bearer', description: 'ADMIN_API_KEY' },
@@ -209,6 +239,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     config,
     shows: services.shows,
     bookings: services.bookings,
+    webhooks: services.webhooks,
     house: services.house,
     auth,
     idempotency,
@@ -219,6 +250,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(showRoutes, context);
   await app.register(bookingRoutes, context);
   await app.register(adminRoutes, context);
+  await app.register(webhookRoutes, context);
   await app.register(metricsRoutes, context);
   if (deps.queues && deps.queues.length > 0) await registerQueueBoard(app, deps.queues, deps.adminApiKey);
   return app;
