@@ -13,6 +13,7 @@ import { createLogger } from '../src/logger.js';
 import { createMetrics, type Metrics } from '../src/metrics.js';
 import { createServices, type Services } from '../src/services.js';
 import type { GroupCommitted } from '../src/services/show-lanes.js';
+import type { ScheduleDeliveries } from '../src/services/webhook.service.js';
 import { databaseUrl } from './global-setup.js';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789';
@@ -75,6 +76,8 @@ export interface TestAppOptions {
   logDestination?: DestinationStream;
   /** BullMQ queues for the dashboard at /admin/queues. */
   queues?: Queue[];
+  /** Queues the webhook deliveries routes make due (pings, resends); none by default. */
+  onWebhookDeliveries?: ScheduleDeliveries;
 }
 
 /** The real app on a fresh database, wired as the server wires it; no Redis unless the test brings it. */
@@ -114,6 +117,7 @@ export async function buildTestApp(
     logger,
     metrics,
     onHoldGroupCommitted: options.onHoldGroupCommitted,
+    onWebhookDeliveries: options.onWebhookDeliveries,
   });
   const app = await buildApp({
     config,

@@ -12,7 +12,7 @@ export const webhookEventChoices = [...eventTypes, ALL_EVENTS] as const;
 const Url = Type.String({
   minLength: 1,
   maxLength: 2048,
-  pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s\\u0000]+$',
+  pattern: '^[^\\s\\u0000]+$',
   description:
     'http or https, no credentials; the host must resolve to public addresses (loopback, link-local and private ones are refused unless WEBHOOK_ALLOW_PRIVATE_NETWORKS=true)',
   examples: ['https://example.com/hooks/seat-hold'],
