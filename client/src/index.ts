@@ -1,9 +1,9 @@
 import createClient, { type Client, type MethodResponse, type Middleware } from 'openapi-fetch';
 import type { ProblemCode } from './problem-codes.js';
-import type { paths } from './schema.js';
+import type { paths, webhooks } from './schema.js';
 
 export { problemCodes, type ProblemCode } from './problem-codes.js';
-export type { paths } from './schema.js';
+export type { paths, webhooks } from './schema.js';
 
 /** The openapi-fetch client over the generated `paths` (`npm run client:generate`). */
 export type SeatHoldApi = Client<paths>;
@@ -28,6 +28,19 @@ export type ShowBookingsQuery = NonNullable<paths['/api/shows/{id}/bookings']['g
 export type NewShow = Body<'/api/shows', 'post'>;
 export type HoldRequest = Body<'/api/shows/{id}/book', 'post'>;
 export type ShowQuery = NonNullable<paths['/api/shows']['get']['parameters']['query']>;
+export type Webhook = MethodResponse<SeatHoldApi, 'get', '/api/webhooks/{id}'>;
+/** The endpoint with its signing secret, as POST /api/webhooks answers (the only time the secret is shown). */
+export type CreatedWebhook = MethodResponse<SeatHoldApi, 'post', '/api/webhooks'>;
+export type NewWebhook = Body<'/api/webhooks', 'post'>;
+export type WebhookChanges = NonNullable<
+  paths['/api/webhooks/{id}']['patch']['requestBody']
+>['content']['application/json'];
+export type WebhookDelivery = MethodResponse<SeatHoldApi, 'get', '/api/webhooks/{id}/deliveries'>[number];
+export type DeliveriesQuery = NonNullable<paths['/api/webhooks/{id}/deliveries']['get']['parameters']['query']>;
+/** The body of every webhook delivery (OpenAPI `webhooks.event`). */
+export type WebhookEvent = NonNullable<
+  NonNullable<webhooks['event']['post']>['requestBody']
+>['content']['application/json'];
 
 type ProblemDocument = paths['/api/shows/{id}']['get']['responses'][404]['content']['application/problem+json'];
 type Named<T> = { [K in keyof T as string extends K ? never : number extends K ? never : K]: T[K] };
@@ -193,6 +206,46 @@ export function createSeatHoldClient(options: SeatHoldClientOptions) {
     async issueComp(id: string, comp: NewComp, call: Idempotent = {}): Promise<Booking> {
       return ok(
         await api.POST('/api/shows/{id}/comps', { params: { path: { id }, header: idempotency(call) }, body: comp }),
+      );
+    },
+    /** Needs the admin key: the answer's `secret` is shown this once; keep it to verify signatures. */
+    async createWebhook(webhook: NewWebhook, call: Idempotent = {}): Promise<CreatedWebhook> {
+      return ok(await api.POST('/api/webhooks', { params: { header: idempotency(call) }, body: webhook }));
+    },
+    /** Needs the admin key. */
+    async listWebhooks(): Promise<Webhook[]> {
+      return ok(await api.GET('/api/webhooks'));
+    },
+    /** Needs the admin key. */
+    async getWebhook(id: string): Promise<Webhook> {
+      return ok(await api.GET('/api/webhooks/{id}', { params: { path: { id } } }));
+    },
+    /** Needs the admin key: url, events, enabled, description. */
+    async updateWebhook(id: string, changes: WebhookChanges): Promise<Webhook> {
+      return ok(await api.PATCH('/api/webhooks/{id}', { params: { path: { id } }, body: changes }));
+    },
+    /** Needs the admin key: the endpoint goes with its delivery log. */
+    async deleteWebhook(id: string): Promise<void> {
+      ok(await api.DELETE('/api/webhooks/{id}', { params: { path: { id } } }));
+    },
+    /** Needs the admin key: sends a `ping` event to this endpoint. */
+    async testWebhook(id: string): Promise<void> {
+      ok(await api.POST('/api/webhooks/{id}/test', { params: { path: { id } } }));
+    },
+    /** Needs the admin key: the endpoint's deliveries with their attempts, newest first, one page at a time. */
+    async listDeliveries(
+      id: string,
+      query: DeliveriesQuery = {},
+    ): Promise<{ deliveries: WebhookDelivery[]; nextCursor: string | undefined }> {
+      const result = await api.GET('/api/webhooks/{id}/deliveries', { params: { path: { id }, query } });
+      return { deliveries: ok(result), nextCursor: nextCursor(result.response) };
+    },
+    /** Needs the admin key: sends the delivery again (pending, due now, a new retry window). */
+    async retryDelivery(id: string, deliveryId: string): Promise<void> {
+      ok(
+        await api.POST('/api/webhooks/{id}/deliveries/{delivery}/retry', {
+          params: { path: { id, delivery: deliveryId } },
+        }),
       );
     },
     async getBooking(id: string, call: WithHoldToken = {}): Promise<Booking> {

@@ -158,8 +158,10 @@ export class WebhookService {
     if (!this.allowPrivateNetworks) {
       const closed = addresses.filter((address) => !isPublicAddress(address));
       if (closed.length > 0) {
+        const where =
+          isIP(host) !== 0 ? `The address ${host} is` : `The host ${host} resolves to ${closed.join(', ')}:`;
         throw refused(
-          `The host ${host} resolves to ${closed.join(', ')}: loopback, link-local, private and reserved addresses are refused (WEBHOOK_ALLOW_PRIVATE_NETWORKS)`,
+          `${where} loopback, link-local, private or reserved, which webhooks may not reach (WEBHOOK_ALLOW_PRIVATE_NETWORKS)`,
         );
       }
     }

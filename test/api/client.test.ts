@@ -18,7 +18,8 @@ let baseUrl: string;
 let adminClient: SeatHoldClient;
 let client: SeatHoldClient;
 beforeAll(async () => {
-  ctx = await startTestApp();
+  // Webhook URLs on 127.0.0.1 are accepted (nothing is sent: no worker runs here).
+  ctx = await startTestApp({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' });
   baseUrl = await ctx.app.listen({ host: '127.0.0.1', port: 0 });
   adminClient = createSeatHoldClient({ baseUrl, adminKey: ADMIN_KEY });
   client = createSeatHoldClient({ baseUrl });
@@ -51,6 +52,30 @@ describe('the problem codes of the client', () => {
 });
 
 describe('the typed client', () => {
+  it('manages webhook endpoints: create (secret once), list, get, update, test, deliveries, retry, delete', async () => {
+    // No worker runs here: the ping stays pending, which is enough for the client's shapes.
+    const created = await adminClient.createWebhook(
+      { url: 'http://127.0.0.1:9/hook', events: ['booking.held'], description: 'payments' },
+      { idempotencyKey: randomUUID() },
+    );
+    expectTypeOf(created.secret).toEqualTypeOf<string>();
+    expect(created.secret).toMatch(/^whsec_/);
+    expect(await adminClient.listWebhooks()).toEqual([expect.objectContaining({ id: created.id })]);
+    expect(await adminClient.getWebhook(created.id)).not.toHaveProperty('secret');
+    expect(await adminClient.updateWebhook(created.id, { events: ['*'], enabled: true })).toMatchObject({
+      events: ['*'],
+    });
+    await adminClient.testWebhook(created.id);
+    const { deliveries, nextCursor } = await adminClient.listDeliveries(created.id, { state: 'pending', limit: 10 });
+    expect(nextCursor).toBeUndefined();
+    expect(deliveries).toEqual([
+      expect.objectContaining({ event_type: 'ping', state: 'pending', attempts: 0, attempt_log: [] }),
+    ]);
+    await adminClient.retryDelivery(created.id, deliveries[0]!.id);
+    await adminClient.deleteWebhook(created.id);
+    await problem(adminClient.getWebhook(created.id), 404, 'webhook_not_found');
+  });
+
   it('creates, lists and gets a show, holds (idempotently), confirms, cancels and reads bookings', async () => {
     const created = await adminClient.createShow(
       { title: 'Hamlet', start_time: futureIso(), total_seats: 5 },

@@ -265,7 +265,7 @@ const cursor = fc
 
 const query = fc
   .dictionary(
-    fc.constantFrom('limit', 'cursor', 'seats', 'x', '__proto__', 'limit[]', 'status', 'customer_ref'),
+    fc.constantFrom('limit', 'cursor', 'seats', 'x', '__proto__', 'limit[]', 'status', 'customer_ref', 'state'),
     fc.oneof(text, number.map(String), cursor),
     { maxKeys: 3 },
   )
@@ -293,6 +293,14 @@ const routes: Route[] = [
   { method: 'POST', path: (value) => `/api/bookings/${value}/confirm` },
   { method: 'POST', path: (value) => `/api/bookings/${value}/cancel` },
   { method: 'POST', path: (value) => `/api/bookings/${value}/extend` },
+  { method: 'POST', path: () => '/api/webhooks' },
+  { method: 'GET', path: () => '/api/webhooks' },
+  { method: 'GET', path: (value) => `/api/webhooks/${value}` },
+  { method: 'PATCH', path: (value) => `/api/webhooks/${value}` },
+  { method: 'DELETE', path: (value) => `/api/webhooks/${value}` },
+  { method: 'POST', path: (value) => `/api/webhooks/${value}/test` },
+  { method: 'GET', path: (value) => `/api/webhooks/${value}/deliveries` },
+  { method: 'POST', path: (value) => `/api/webhooks/${value}/deliveries/${value}/retry` },
   { method: 'GET', path: () => '/health/ready' },
   { method: 'DELETE', path: (value) => `/api/shows/${value}` },
   { method: 'PATCH', path: (value) => `/api/nothing/${value}` },

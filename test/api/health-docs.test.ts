@@ -12,7 +12,15 @@ import {
   ShowSummary,
 } from '../../src/domain/show.js';
 import { Problem, problemCatalog, type ProblemCode } from '../../src/errors.js';
+import { WebhookEvent } from '../../src/domain/events.js';
 import { bookBody, Health } from '../../src/http/schemas.js';
+import {
+  CreatedWebhook,
+  NewWebhook,
+  WebhookChanges,
+  WebhookDelivery,
+  WebhookEndpoint,
+} from '../../src/domain/webhook.js';
 import {
   admin,
   buildTestApp,
@@ -258,6 +266,90 @@ const routes: Record<string, { success: number; errors: ProblemCode[] }> = {
       'service_unavailable',
     ],
   },
+  'POST /api/webhooks': {
+    success: 201,
+    errors: [...everyPost, 'validation_failed', 'unauthorized', 'webhook_url_refused', 'service_unavailable'],
+  },
+  'GET /api/webhooks': { success: 200, errors: ['unauthorized', 'rate_limited', 'service_unavailable'] },
+  'GET /api/webhooks/{id}': {
+    success: 200,
+    errors: [
+      'validation_failed',
+      'bad_request',
+      'unauthorized',
+      'webhook_not_found',
+      'rate_limited',
+      'service_unavailable',
+    ],
+  },
+  'PATCH /api/webhooks/{id}': {
+    success: 200,
+    errors: [
+      'validation_failed',
+      'bad_request',
+      'invalid_json',
+      'unsupported_media_type',
+      'payload_too_large',
+      'unauthorized',
+      'webhook_not_found',
+      'webhook_url_refused',
+      'rate_limited',
+      'service_unavailable',
+    ],
+  },
+  'DELETE /api/webhooks/{id}': {
+    success: 204,
+    errors: [
+      'validation_failed',
+      'bad_request',
+      'unauthorized',
+      'webhook_not_found',
+      'rate_limited',
+      'service_unavailable',
+    ],
+  },
+  // Neither reads a body nor takes an Idempotency-Key (a second ping or resend is just one more).
+  'POST /api/webhooks/{id}/test': {
+    success: 202,
+    errors: [
+      'validation_failed',
+      'bad_request',
+      'invalid_json',
+      'unsupported_media_type',
+      'payload_too_large',
+      'unauthorized',
+      'webhook_not_found',
+      'rate_limited',
+      'service_unavailable',
+    ],
+  },
+  'GET /api/webhooks/{id}/deliveries': {
+    success: 200,
+    errors: [
+      'validation_failed',
+      'bad_request',
+      'invalid_cursor',
+      'unauthorized',
+      'webhook_not_found',
+      'rate_limited',
+      'service_unavailable',
+    ],
+  },
+  'POST /api/webhooks/{id}/deliveries/{delivery}/retry': {
+    success: 202,
+    errors: [
+      'validation_failed',
+      'bad_request',
+      'invalid_json',
+      'unsupported_media_type',
+      'payload_too_large',
+      'unauthorized',
+      'webhook_not_found',
+      'delivery_not_found',
+      'rate_limited',
+      'service_unavailable',
+    ],
+  },
 };
 
 /** "METHOD /path" of every route the app serves (HEAD and the docs' own routes aside), from its route tree. */
@@ -330,7 +422,7 @@ describe('OpenAPI document', () => {
       expect(routes[route]!.errors, route).toEqual(
         expect.arrayContaining(['invalid_json', 'unsupported_media_type', 'payload_too_large']),
       );
-      const url = route.slice('POST '.length).replace('{id}', unknownId);
+      const url = route.slice('POST '.length).replace(/\{\w+\}/g, unknownId);
       const send = (type: string, payload: string) =>
         ctx.app.inject({ method: 'POST', url, headers: { ...admin, 'content-type': type }, payload });
       expectProblem(await send('text/plain', 'x'), 415, 'unsupported_media_type');
@@ -375,6 +467,8 @@ describe('OpenAPI document', () => {
       'PATCH /api/shows/{id}': { required: true, content: { 'application/json': { schema: json(ShowChanges) } } },
       'POST /api/shows/{id}/blocks': { required: true, content: { 'application/json': { schema: json(NewBlock) } } },
       'POST /api/shows/{id}/comps': { required: true, content: { 'application/json': { schema: json(NewComp) } } },
+      'POST /api/webhooks': { required: true, content: { 'application/json': { schema: json(NewWebhook) } } },
+      'PATCH /api/webhooks/{id}': { required: true, content: { 'application/json': { schema: json(WebhookChanges) } } },
     });
   });
 
@@ -398,11 +492,16 @@ describe('OpenAPI document', () => {
       'POST /api/bookings/{id}/confirm': BookingSchema,
       'POST /api/bookings/{id}/extend': BookingSchema,
       'POST /api/bookings/{id}/cancel': BookingSchema,
+      'POST /api/webhooks': CreatedWebhook,
+      'GET /api/webhooks': Type.Array(WebhookEndpoint),
+      'GET /api/webhooks/{id}': WebhookEndpoint,
+      'PATCH /api/webhooks/{id}': WebhookEndpoint,
+      'GET /api/webhooks/{id}/deliveries': Type.Array(WebhookDelivery),
     };
     for (const [route, { success }] of Object.entries(routes)) {
       const { content } = operation(route).responses[success];
-      // A 204 has no body.
-      if (success === 204) {
+      // A 204 has no body, nor do the 202s (a ping or resend accepted).
+      if (success === 204 || success === 202) {
         expect(content, route).toBeUndefined();
         continue;
       }
@@ -476,11 +575,30 @@ describe('OpenAPI document', () => {
       'DELETE /api/shows/{id}/blocks/{blockId}': [{ adminKey: [] }],
       'POST /api/shows/{id}/comps': [{ adminKey: [] }],
       'GET /metrics': [{ adminKey: [] }],
+      'POST /api/webhooks': [{ adminKey: [] }],
+      'GET /api/webhooks': [{ adminKey: [] }],
+      'GET /api/webhooks/{id}': [{ adminKey: [] }],
+      'PATCH /api/webhooks/{id}': [{ adminKey: [] }],
+      'DELETE /api/webhooks/{id}': [{ adminKey: [] }],
+      'POST /api/webhooks/{id}/test': [{ adminKey: [] }],
+      'GET /api/webhooks/{id}/deliveries': [{ adminKey: [] }],
+      'POST /api/webhooks/{id}/deliveries/{delivery}/retry': [{ adminKey: [] }],
       'GET /api/bookings/{id}': tokenOrAdmin,
       'POST /api/bookings/{id}/confirm': tokenOrAdmin,
       'POST /api/bookings/{id}/extend': tokenOrAdmin,
       'POST /api/bookings/{id}/cancel': tokenOrAdmin,
     });
+  });
+
+  it('documents what webhooks receive: the event body and the Standard Webhooks headers', () => {
+    const event = spec.webhooks.event.post;
+    expect(event.requestBody).toEqual({
+      required: true,
+      content: { 'application/json': { schema: json(WebhookEvent) } },
+    });
+    expect(
+      event.parameters.map((parameter: { name: string; in: string }) => `${parameter.in}:${parameter.name}`),
+    ).toEqual(['header:webhook-id', 'header:webhook-timestamp', 'header:webhook-signature']);
   });
 
   it('serves Swagger UI at /api-docs', async () => {

@@ -42,7 +42,7 @@ afterAll(async () => {
   await ctx.close();
 });
 
-async function receiver(answer?: ConstructorParameters<typeof Receiver>[2]): Promise<Receiver> {
+async function receiver(answer?: Parameters<typeof Receiver.start>[0]): Promise<Receiver> {
   const started = await Receiver.start(answer);
   receivers.push(started);
   return started;

@@ -18,7 +18,7 @@ import {
   type TestContext,
 } from '../helpers.js';
 import { deleteQueueKeys } from '../support/processes.js';
-import { Receiver, verify, type Received } from '../support/receiver.js';
+import { Receiver, verify } from '../support/receiver.js';
 
 // Webhooks end to end: the routes, the relay, BullMQ jobs (a real Redis, this file's own
 // prefix) and receivers on 127.0.0.1 started here.
@@ -74,7 +74,7 @@ afterAll(async () => {
   await ctx.close();
 });
 
-async function receiver(answer?: ConstructorParameters<typeof Receiver>[2]): Promise<Receiver> {
+async function receiver(answer?: Parameters<typeof Receiver.start>[0]): Promise<Receiver> {
   const started = await Receiver.start(answer);
   receivers.push(started);
   return started;

@@ -34,13 +34,13 @@ export class Receiver {
   ) {}
 
   static async start(answer: (n: number, request: Received) => Answer = () => ({ status: 200 })): Promise<Receiver> {
-    let receiver: Receiver | undefined;
-    const server = createServer((request, response) => void receiver!.handle(request, response));
+    const started: { receiver?: Receiver } = {};
+    const server = createServer((request, response) => void started.receiver!.handle(request, response));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const { port } = server.address() as { port: number };
-    receiver = new Receiver(server, `http://127.0.0.1:${port}/hook`, answer);
-    return receiver;
+    started.receiver = new Receiver(server, `http://127.0.0.1:${port}/hook`, answer);
+    return started.receiver;
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
