@@ -1,4 +1,4 @@
-import { DelayedError, Queue, Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { WebhookDeliveryService } from '../services/webhook-delivery.js';
@@ -95,17 +95,15 @@ export async function startWebhookWorker(options: WebhookWorkerOptions): Promise
     scheduler.schedule(await delivery.due(SWEEP_BATCH)),
   );
   await worker.waitUntilReady();
-  const counts = new Queue(WEBHOOK_QUEUE_NAME, { connection: workerConnection.duplicate(), prefix: options.prefix });
 
   return {
     worker,
-    jobCounts: () => counts.getJobCounts('waiting', 'delayed', 'active', 'failed'),
+    jobCounts: () => queue.getJobCounts('waiting', 'delayed', 'active', 'failed'),
     async close() {
       stopped = true;
       await Promise.all([stopRelay(), stopSweeper()]);
       await worker.close();
       await queue.close();
-      await counts.close();
       workerConnection.disconnect();
       producer.disconnect();
     },
