@@ -135,7 +135,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
     },
     async (request, reply) => {
       await webhooks.ping(request.params.id);
-      return reply.code(202).send(null);
+      return reply.code(202).send();
     },
   );
 
@@ -186,7 +186,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
     },
     async (request, reply) => {
       await webhooks.retry(request.params.id, request.params.delivery);
-      return reply.code(202).send(null);
+      return reply.code(202).send();
     },
   );
 };
