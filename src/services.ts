@@ -5,6 +5,9 @@ import type { Metrics } from './metrics.js';
 import { BookingRepository } from './repositories/booking.repository.js';
 import { IdempotencyRepository } from './repositories/idempotency.repository.js';
 import { ShowRepository } from './repositories/show.repository.js';
+import { AvailabilityRepository } from './repositories/availability.repository.js';
+import { OutboxRepository } from './repositories/outbox.repository.js';
+import { AvailabilityFeed } from './services/availability-feed.js';
 import { BookingService } from './services/booking.service.js';
 import { ExpiryService } from './services/expiry.service.js';
 import { HousekeepingService } from './services/housekeeping.service.js';
@@ -32,6 +35,8 @@ export interface Services {
   idempotency: IdempotencyService;
   expiry: ExpiryService;
   housekeeping: HousekeepingService;
+  /** Live availability (SSE): idle, no timer and no query, until a stream opens. */
+  availability: AvailabilityFeed;
 }
 
 /** The one place services are wired: the API, the worker, the tests and the CLIs all start here. */
@@ -67,5 +72,13 @@ export function createServices({ config, pool, logger, onHoldGroupCommitted, met
     idempotency,
     expiry,
     housekeeping: new HousekeepingService(expiry, idempotency, logger),
+    availability: new AvailabilityFeed({
+      outbox: new OutboxRepository(pool),
+      availability: new AvailabilityRepository(pool),
+      plans,
+      logger,
+      intervalMs: config.SSE_MIN_INTERVAL_MS,
+      heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000,
+    }),
   };
 }

@@ -143,6 +143,19 @@ export function createSeatHoldClient(options: SeatHoldClientOptions) {
     async getSeats(id: string): Promise<SeatMapState> {
       return ok(await api.GET('/api/shows/{id}/seats', { params: { path: { id } } }));
     },
+    /**
+     * The URL of the show's live availability (Server-Sent Events) for an EventSource:
+     * `new EventSource(seatHold.availabilityStreamUrl(showId))`, then listen for the
+     * `availability` and `seats` events (AvailabilityUpdate, SeatsUpdate in the OpenAPI document).
+     */
+    availabilityStreamUrl(id: string, lastEventId?: string): string {
+      const url = new URL(
+        `api/shows/${encodeURIComponent(id)}/availability/stream`,
+        `${options.baseUrl.replace(/\/$/, '')}/`,
+      );
+      if (lastEventId !== undefined) url.searchParams.set('last_event_id', lastEventId);
+      return url.toString();
+    },
     /** Needs the admin key. */
     async createShow(show: NewShow, call: Idempotent = {}): Promise<Show> {
       return ok(await api.POST('/api/shows', { params: { header: idempotency(call) }, body: show }));

@@ -3,6 +3,7 @@ import type { Metrics } from '../../metrics.js';
 import type { BookingService } from '../../services/booking.service.js';
 import type { ShowService } from '../../services/show.service.js';
 import type { HouseService } from '../../services/house.service.js';
+import type { AvailabilityFeed } from '../../services/availability-feed.js';
 import type { Authenticator } from '../auth.js';
 import type { IdempotencyHttp } from '../idempotency.js';
 
@@ -15,6 +16,7 @@ export interface RouteContext {
   shows: ShowService;
   house: HouseService;
   bookings: BookingService;
+  availability: AvailabilityFeed;
   auth: Authenticator;
   idempotency: IdempotencyHttp;
   readiness: Readiness;
