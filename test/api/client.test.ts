@@ -104,6 +104,7 @@ describe('the typed client', () => {
       'Stalls-A-2',
       'Stalls-A-3',
     ]);
+    expect(client.availabilityStreamUrl(created.id)).toBe(`${baseUrl}/api/shows/${created.id}/availability/stream`);
     const seats = await client.getSeats(created.id);
     expect(seats.sections[0]!.rows[0]).toEqual({ label: 'A', category: 'premium', seats: 6, status: 'HHHFFF' });
     const taken = await problem(client.hold(created.id, { seat_ids: ['Stalls-A-1'] }), 409, 'seats_taken');
