@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { admin, createShow, futureIso, hold, sleep, startTestApp, type TestContext } from '../helpers.js';
 import { SseStream } from '../support/sse.js';
 
@@ -255,6 +255,18 @@ describe('short holds and limits', () => {
     url = await small.app.listen({ host: '127.0.0.1', port: 0 });
   });
   afterAll(() => small.close());
+  // A failed test's streams must not count against the next one's SSE_MAX_STREAMS.
+  const opened: SseStream[] = [];
+  const openSmall = async (showId: string, headers: Record<string, string> = {}) => {
+    const stream = await SseStream.open(`${url}/api/shows/${showId}/availability/stream`, headers);
+    opened.push(stream);
+    return stream;
+  };
+  afterEach(async () => {
+    for (const stream of opened.splice(0)) stream.close();
+    const deadline = Date.now() + 3_000;
+    while (small.services.availability.size > 0 && Date.now() < deadline) await sleep(10);
+  });
 
   it('sends the seats of a hold swept after its deadline as free', async () => {
     const created = await small.app.inject({
@@ -268,7 +280,7 @@ describe('short holds and limits', () => {
       },
     });
     const showId = created.json<{ id: string }>().id;
-    const stream = await SseStream.open(`${url}/api/shows/${showId}/availability/stream`);
+    const stream = await openSmall(showId);
     await stream.next('availability');
     const held = await small.app.inject({
       method: 'POST',
@@ -283,17 +295,30 @@ describe('short holds and limits', () => {
     expect((await stream.next('seats', () => true, from)).data.seats).toEqual({ 'S-A-2': 'F' });
     const numbers = await stream.next('availability', () => true, from);
     expect(numbers.data).toMatchObject({ available_seats: 4, available_by_category: { standard: 4 } });
+
+    // Resumed after a hold lapsed but before anything swept it: its seat reads free, as in GET /seats.
+    const at = stream.lastEventId!;
     stream.close();
-    await stream.until(() => small.services.availability.size === 0, 3_000, 'the stream let go');
+    expect(
+      (await small.app.inject({ method: 'POST', url: `/api/shows/${showId}/book`, payload: { seat_ids: ['S-A-4'] } }))
+        .statusCode,
+    ).toBe(201);
+    await sleep(1100);
+    const resumed = await openSmall(showId, { 'last-event-id': at });
+    await resumed.next('availability');
+    expect(resumed.of('seats')[0]!.data.seats).toEqual({ 'S-A-4': 'F' });
+    const map = (await small.app.inject({ url: `/api/shows/${showId}/seats` })).json();
+    expect(map.sections[0].rows[0].status).toBe('FFFF');
+    resumed.close();
+    await stream.until(() => small.services.availability.size === 0, 3_000, 'the streams let go');
   });
 
   it('answers 503 too_many_streams past SSE_MAX_STREAMS, heartbeats every SSE_HEARTBEAT_SECONDS, ends streams on close', async () => {
     const show = await createShow(small.app);
-    const at = `${url}/api/shows/${show.id}/availability/stream`;
-    const [one, two] = [await SseStream.open(at), await SseStream.open(at)];
+    const [one, two] = [await openSmall(show.id), await openSmall(show.id)];
     await one.next('availability');
     await two.next('availability');
-    const refused = await SseStream.open(at);
+    const refused = await openSmall(show.id);
     expect(refused.status).toBe(503);
     expect(refused.headers['retry-after']).toBeDefined();
     expect(await refused.body()).toMatchObject({ status: 503, code: 'too_many_streams' });
@@ -301,7 +326,7 @@ describe('short holds and limits', () => {
     await one.until(() => one.comments.includes('heartbeat'), 2_500, 'a heartbeat');
     two.close();
     await one.until(() => small.services.availability.size === 1, 3_000, 'the closed stream let go');
-    const three = await SseStream.open(at);
+    const three = await openSmall(show.id);
     expect(three.status).toBe(200);
 
     // Closing the app ends the open streams instead of waiting for them.
