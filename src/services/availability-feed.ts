@@ -45,6 +45,11 @@ interface Stream {
 
 interface Watched {
   streams: Set<Stream>;
+  /**
+   * New streams, with the position of their snapshot: a read of the outbox that ends at or
+   * before it holds only changes their snapshot already has, which they are not sent again.
+   */
+  joining: Map<Stream, OutboxPosition>;
   /** The seat map version the streams' seat ids were last sent in; a new one is a reset. */
   mapVersion: number | undefined;
 }
@@ -53,6 +58,8 @@ interface Watched {
 interface ShowChanges {
   seatIds: Set<string>;
   changedAt: Date;
+  /** The position of the last of them. */
+  last: OutboxPosition;
 }
 
 // The outbox is read in pages of this many changes, at most this many pages a tick: a hot
@@ -133,7 +140,9 @@ export class AvailabilityFeed {
     const index = this.pending.indexOf(stream);
     if (index >= 0) this.pending.splice(index, 1);
     const show = this.watched.get(stream.showId);
-    if (show?.streams.delete(stream) && show.streams.size === 0) this.watched.delete(stream.showId);
+    if (show && (show.streams.delete(stream) || show.joining.delete(stream))) {
+      if (show.streams.size === 0 && show.joining.size === 0) this.watched.delete(stream.showId);
+    }
     this.all.delete(stream);
     this.stopIfIdle();
   }
@@ -245,7 +254,10 @@ export class AvailabilityFeed {
     const { availability, plans, outbox } = this.options;
     // Resuming streams of seated shows: the seats changed since their Last-Event-ID, per
     // show and position (after a restart, a show's clients resume from the same few).
-    const replays = new Map<string, { showId: string; from: OutboxPosition; changes?: ShowChanges; reset: boolean }>();
+    const replays = new Map<
+      string,
+      { showId: string; from: OutboxPosition; changes?: ShowChanges; next?: OutboxPosition; reset: boolean }
+    >();
     for (const stream of pending) {
       if (stream.start === null || stream.start === 'invalid') continue;
       const key = `${stream.showId} ${positionText(stream.start)}`;
@@ -264,7 +276,10 @@ export class AvailabilityFeed {
         read.rows.length >= MAX_REPLAY ||
         (oldest !== null && before(replay.from, oldest)) ||
         read.rows.some((row) => row.type === 'show.updated');
-      if (!replay.reset) replay.changes = collect(read.rows, new Map()).get(replay.showId);
+      if (!replay.reset) {
+        replay.changes = collect(read.rows, new Map()).get(replay.showId);
+        replay.next = read.next;
+      }
     }
 
     // The seats to read: by their number in the map as it is now (a seat's id never changes).
@@ -300,7 +315,7 @@ export class AvailabilityFeed {
     for (const [showId, changes] of changed) {
       const watched = this.watched.get(showId);
       const row = rows.get(showId);
-      if (!watched || watched.streams.size === 0 || !row) continue;
+      if (!watched || !row) continue;
       const plan = seatedOf.get(showId);
       // The map was changed (PATCH): the seats must be read again whole.
       const reset = plan ? this.mapChanged(showId, watched, plan.mapVersion, row.seat_map_version) : false;
@@ -308,6 +323,16 @@ export class AvailabilityFeed {
         (reset ? '' : seatsFrame(showId, changes.seatIds, row, idOf.get(showId))) +
         availabilityFrame(id, update(row, { changedAt: changes.changedAt, reset }));
       for (const stream of watched.streams) stream.sink.write(frames);
+      for (const [stream, joinedAt] of watched.joining) {
+        if (before(changes.last, joinedAt)) {
+          // Every change read is in the stream's snapshot; once the cursor is past it, none can be.
+          if (before(sentAt, joinedAt)) continue;
+        } else {
+          stream.sink.write(frames);
+        }
+        watched.joining.delete(stream);
+        watched.streams.add(stream);
+      }
     }
 
     for (const stream of pending) {
@@ -334,13 +359,17 @@ export class AvailabilityFeed {
         !reset && replay?.changes
           ? seatsFrame(stream.showId, replay.changes.seatIds, row, idOf.get(stream.showId))
           : '';
-      stream.sink.write(seats + availabilityFrame(id, update(row, { reset })));
+      // Its id is the snapshot's own position (for a resumed seated stream, the end of the replay,
+      // whose seats it was sent): resuming from it misses nothing, and the changes before it are
+      // not sent to it again.
+      const joinedAt = !reset && replay?.next && before(replay.next, read.horizon) ? replay.next : read.horizon;
+      stream.sink.write(seats + availabilityFrame(positionText(joinedAt), update(row, { reset })));
       let watched = this.watched.get(stream.showId);
       if (!watched) {
-        watched = { streams: new Set(), mapVersion: row.seat_map_version };
+        watched = { streams: new Set(), joining: new Map(), mapVersion: row.seat_map_version };
         this.watched.set(stream.showId, watched);
       }
-      watched.streams.add(stream);
+      watched.joining.set(stream, joinedAt);
     }
     return sentAt;
   }
@@ -361,9 +390,10 @@ function collect(rows: OutboxChange[], into: Map<string, ShowChanges>): Map<stri
     if (row.type === 'booking.extended') continue;
     let show = into.get(row.show_id);
     if (!show) {
-      show = { seatIds: new Set(), changedAt: row.occurred_at };
+      show = { seatIds: new Set(), changedAt: row.occurred_at, last: { tx: row.txid, seq: row.seq } };
       into.set(row.show_id, show);
     }
+    show.last = { tx: row.txid, seq: row.seq }; // rows come in commit order
     if (row.occurred_at > show.changedAt) show.changedAt = row.occurred_at;
     for (const id of row.seat_ids ?? []) show.seatIds.add(id);
   }
