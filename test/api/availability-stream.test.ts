@@ -260,6 +260,11 @@ describe('the stream of a show', () => {
     expect(missing.status).toBe(404);
     expect(missing.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(await missing.body()).toMatchObject({ status: 404, code: 'show_not_found' });
+    const head = await ctx.app.inject({
+      method: 'HEAD',
+      url: `/api/shows/${(await createShow(ctx.app)).id}/availability/stream`,
+    });
+    expect(head.statusCode).toBe(404);
     const malformed = await open('not-a-uuid');
     expect(malformed.status).toBe(400);
     expect(await malformed.body()).toMatchObject({ status: 400, code: 'validation_failed' });

@@ -29,6 +29,8 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<RouteContext> = async
   app.get(
     '/api/shows/:id/availability/stream',
     {
+      // A HEAD would open a stream with no body to send it in.
+      exposeHeadRoute: false,
       schema: {
         summary: 'Follow the available seats of a show live (Server-Sent Events)',
         description: EVENTS,
