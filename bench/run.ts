@@ -27,6 +27,9 @@
  *   wave     expiry wave: 10,000 holds falling due within 1–2 s under a hold load, with its own API
  *            (HOLD_TTL_SECONDS=5) and worker: expiry lateness p99 (goal ≤ 1 s), holds p99 (goal ≤ 50 ms),
  *            expiry jobs added. Takes about 20 s whatever --duration says.
+ *   streams  5,000 open GET /api/shows/:id/availability/stream on a hot show (10,000,000 seats) while 64 connections
+ *            hold on it for --duration: holds/s, p50, p99 as hot; API RSS before, with the streams open and its peak;
+ *            availability updates per stream; update delay (arrival − changed_at) p50 and p99 (goal p99 ≤ 1 s)
  * Each scenario is a file in bench/scenarios/ (the Scenario interface of bench/lib/scenario.ts);
  * its wrk scripts are in bench/lua/, the shared helpers in bench/lib/.
  *

@@ -42,6 +42,7 @@ export const problemCatalog = {
   rate_limited: { status: 429, title: 'Too many requests' },
   internal_error: { status: 500, title: 'Internal server error' },
   service_unavailable: { status: 503, title: 'The service is temporarily unavailable' },
+  too_many_streams: { status: 503, title: 'This process has as many open streams as it takes (SSE_MAX_STREAMS)' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof problemCatalog;

@@ -5,6 +5,9 @@ import type { Metrics } from './metrics.js';
 import { BookingRepository } from './repositories/booking.repository.js';
 import { IdempotencyRepository } from './repositories/idempotency.repository.js';
 import { ShowRepository } from './repositories/show.repository.js';
+import { AvailabilityRepository } from './repositories/availability.repository.js';
+import { OutboxRepository } from './repositories/outbox.repository.js';
+import { AvailabilityFeed } from './services/availability-feed.js';
 import { BookingService } from './services/booking.service.js';
 import { ExpiryService } from './services/expiry.service.js';
 import { HousekeepingService } from './services/housekeeping.service.js';
@@ -14,7 +17,6 @@ import { SeatPlans } from './services/seat-plans.js';
 import { HouseService } from './services/house.service.js';
 import { HouseRepository } from './repositories/house.repository.js';
 import { ShowLanes, type GroupCommitted } from './services/show-lanes.js';
-import { OutboxRepository } from './repositories/outbox.repository.js';
 import { WebhookRepository } from './repositories/webhook.repository.js';
 import { WebhookDeliveryService } from './services/webhook-delivery.js';
 import { WebhookRelay } from './services/webhook-relay.js';
@@ -42,6 +44,8 @@ export interface Services {
   webhooks: WebhookService;
   webhookRelay: WebhookRelay;
   webhookDelivery: WebhookDeliveryService;
+  /** Live availability (SSE): idle, no timer and no query, until a stream opens. */
+  availability: AvailabilityFeed;
 }
 
 /** The one place services are wired: the API, the worker, the tests and the CLIs all start here. */
@@ -91,5 +95,13 @@ export function createServices({
     ),
     webhookRelay: new WebhookRelay(pool, new OutboxRepository(pool), webhookRepository, logger),
     webhookDelivery,
+    availability: new AvailabilityFeed({
+      outbox: new OutboxRepository(pool),
+      availability: new AvailabilityRepository(pool),
+      plans,
+      logger,
+      intervalMs: config.SSE_MIN_INTERVAL_MS,
+      heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000,
+    }),
   };
 }

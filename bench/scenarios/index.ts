@@ -6,7 +6,8 @@ import { read } from './read.js';
 import { seated } from './seated.js';
 import { seatmap } from './seatmap.js';
 import { sellout } from './sellout.js';
+import { streams } from './streams.js';
 import { wave } from './wave.js';
 
 /** Every scenario, in the order they run (seated compares itself with hot, seatmap with seated: they come after). */
-export const scenarios: Scenario[] = [hot, sellout, many, read, mix, seated, seatmap, wave];
+export const scenarios: Scenario[] = [hot, sellout, many, read, mix, seated, seatmap, wave, streams];

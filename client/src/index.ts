@@ -156,6 +156,19 @@ export function createSeatHoldClient(options: SeatHoldClientOptions) {
     async getSeats(id: string): Promise<SeatMapState> {
       return ok(await api.GET('/api/shows/{id}/seats', { params: { path: { id } } }));
     },
+    /**
+     * The URL of the show's live availability (Server-Sent Events) for an EventSource:
+     * `new EventSource(seatHold.availabilityStreamUrl(showId))`, then listen for the
+     * `availability` and `seats` events (AvailabilityUpdate, SeatsUpdate in the OpenAPI document).
+     */
+    availabilityStreamUrl(id: string, lastEventId?: string): string {
+      const url = new URL(
+        `api/shows/${encodeURIComponent(id)}/availability/stream`,
+        `${options.baseUrl.replace(/\/$/, '')}/`,
+      );
+      if (lastEventId !== undefined) url.searchParams.set('last_event_id', lastEventId);
+      return url.toString();
+    },
     /** Needs the admin key. */
     async createShow(show: NewShow, call: Idempotent = {}): Promise<Show> {
       return ok(await api.POST('/api/shows', { params: { header: idempotency(call) }, body: show }));
@@ -228,9 +241,9 @@ export function createSeatHoldClient(options: SeatHoldClientOptions) {
     async deleteWebhook(id: string): Promise<void> {
       ok(await api.DELETE('/api/webhooks/{id}', { params: { path: { id } } }));
     },
-    /** Needs the admin key: sends a `ping` event to this endpoint. */
-    async testWebhook(id: string): Promise<void> {
-      ok(await api.POST('/api/webhooks/{id}/test', { params: { path: { id } } }));
+    /** Needs the admin key: sends a ping to this endpoint only; returns the id of its delivery. */
+    async testWebhook(id: string): Promise<string> {
+      return ok(await api.POST('/api/webhooks/{id}/test', { params: { path: { id } } })).delivery_id;
     },
     /** Needs the admin key: the endpoint's deliveries with their attempts, newest first, one page at a time. */
     async listDeliveries(

@@ -40,6 +40,7 @@ export const problemCodes = [
   'rate_limited',
   'internal_error',
   'service_unavailable',
+  'too_many_streams',
 ] as const;
 
 export type ProblemCode = (typeof problemCodes)[number];

@@ -1465,6 +1465,164 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/shows/{id}/availability/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow the available seats of a show live (Server-Sent Events)
+         * @description Server-Sent Events, each with a JSON `data`:
+         *     - `availability` (with an `id`, the position to resume from): at connect, then after every change of the show, at most one every SSE_MIN_INTERVAL_MS. A snapshot with `reset: true` does not follow from the events before it (an unusable Last-Event-ID, or a changed seat map): read GET /api/shows/{id}/seats again.
+         *     - `seats` (seated shows, right before the `availability` it belongs to): the seats whose state changed, by id, and their state now.
+         *     - `: heartbeat` comments every SSE_HEARTBEAT_SECONDS.
+         *     Resume with the Last-Event-ID header (EventSource sends it when it reconnects) or the last_event_id query parameter: the changes since then follow, or a snapshot with `reset: true`. 503 too_many_streams when the process has SSE_MAX_STREAMS open.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description As the Last-Event-ID header, for clients that cannot set headers */
+                    last_event_id?: string;
+                };
+                header?: {
+                    /** @description The id of the last event received: resume after it */
+                    "last-event-id"?: string;
+                };
+                path: {
+                    /** @description UUID, canonical form */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description text/event-stream */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/event-stream": {
+                            /**
+                             * Format: uuid
+                             * @description UUID, canonical form
+                             */
+                            show_id: string;
+                            /** @description As GET /api/shows/{id} counts them at the time of the update */
+                            available_seats: number;
+                            /** @description Assigned seating only */
+                            available_by_category?: {
+                                [key: string]: number;
+                            };
+                            /** @description available_seats is 0 */
+                            sold_out: boolean;
+                            /**
+                             * Format: date-time
+                             * @description Database time of the newest change the update covers (absent from the snapshot at connect)
+                             */
+                            changed_at?: string;
+                            /**
+                             * @description A full snapshot that does not follow from the events before it: the Last-Event-ID could not be resumed from, or the seat map was changed. Read GET /api/shows/{id}/seats again.
+                             * @enum {boolean}
+                             */
+                            reset?: true;
+                        } | {
+                            /**
+                             * Format: uuid
+                             * @description UUID, canonical form
+                             */
+                            show_id: string;
+                            /** @description Seat id → its state now: F free, H held, S sold, B blocked (a lapsed hold reads F) */
+                            seats: {
+                                [key: string]: "F" | "H" | "S" | "B";
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            code: string;
+                            instance?: string;
+                            request_id?: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/bookings/{id}": {
         parameters: {
             query?: never;
@@ -4949,7 +5107,15 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description The delivery queued: follow it in GET /api/webhooks/{id}/deliveries
+                             */
+                            delivery_id: string;
+                        };
+                    };
                 };
                 /** @description Default Response */
                 400: {
@@ -5359,7 +5525,15 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description The delivery queued: follow it in GET /api/webhooks/{id}/deliveries
+                             */
+                            delivery_id: string;
+                        };
+                    };
                 };
                 /** @description Default Response */
                 400: {

@@ -28,6 +28,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { registerQueueBoard } from './routes/queues.js';
 import { showRoutes } from './routes/shows.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { availabilityRoutes } from './routes/availability.js';
 
 export interface AppDependencies {
   config: Config;
@@ -241,6 +242,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     bookings: services.bookings,
     webhooks: services.webhooks,
     house: services.house,
+    availability: services.availability,
     auth,
     idempotency,
     readiness: deps.readiness,
@@ -248,6 +250,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   };
   await app.register(healthRoutes, context);
   await app.register(showRoutes, context);
+  await app.register(availabilityRoutes, context);
+  // Open streams end when the app closes, so that close() does not wait for them (a root
+  // hook: Fastify runs only the root instance's preClose hooks).
+  app.addHook('preClose', () => services.availability.close());
   await app.register(bookingRoutes, context);
   await app.register(adminRoutes, context);
   await app.register(webhookRoutes, context);

@@ -32,6 +32,8 @@ export interface OutboxPage<T> {
 /** What a reader of seat changes needs of an event, without its whole payload. */
 export interface OutboxChange {
   seq: string;
+  /** The transaction that made it: (txid, seq) is its position. */
+  txid: string;
   type: string;
   show_id: string;
   occurred_at: Date;
@@ -82,7 +84,7 @@ export class OutboxRepository {
    */
   async changesAfter(from: OutboxPosition, showIds: string[], limit: number): Promise<OutboxPage<OutboxChange>> {
     const { rows } = await this.pool.query<OutboxChange & { tx: string; horizon: string }>(
-      `SELECT e.seq::text, e.tx::text, e.type, e.show_id, e.occurred_at,
+      `SELECT e.seq::text, e.tx::text, e.tx::text AS txid, e.type, e.show_id, e.occurred_at,
               CASE WHEN jsonb_typeof(e.data->'seat_nos') = 'array'
                    THEN ARRAY(SELECT jsonb_array_elements_text(e.data->'seat_nos')::integer) END AS seat_nos,
               CASE WHEN jsonb_typeof(e.data->'seat_ids') = 'array'

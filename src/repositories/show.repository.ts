@@ -103,10 +103,8 @@ export interface ShowPageCursor {
 // Overdue holds stop counting the instant they pass expires_at, before any worker
 // reclaims them: they are added back here. Only overdue PENDING rows are visited
 // (the partial index bookings_pending_by_show), which the sweep keeps few.
-const showColumns = `
-  s.id, s.title, s.description, s.start_time, s.total_seats, s.created_at,
-  s.late_confirm, s.max_seats_per_customer, s.sales_start, s.sales_end,
-  CASE WHEN s.seat_map IS NULL THEN 'general_admission' ELSE 'assigned' END AS seating,
+// Also what live availability sends (src/repositories/availability.repository.ts): the same numbers.
+export const availabilityColumns = `
   s.total_seats - s.held_seats - s.confirmed_seats - s.blocked_seats + COALESCE((
     SELECT sum(b.seats) FROM bookings b
     WHERE b.show_id = s.id AND b.status = 'PENDING' AND b.expires_at <= statement_timestamp()
@@ -119,6 +117,12 @@ const showColumns = `
         AND st.category = c.category), 0) ORDER BY c.category)
     FROM show_categories c WHERE c.show_id = s.id)
   END AS available_by_category`;
+
+const showColumns = `
+  s.id, s.title, s.description, s.start_time, s.total_seats, s.created_at,
+  s.late_confirm, s.max_seats_per_customer, s.sales_start, s.sales_end,
+  CASE WHEN s.seat_map IS NULL THEN 'general_admission' ELSE 'assigned' END AS seating,
+  ${availabilityColumns}`;
 
 /** A show row as read: general admission has no per-category counts, which the API leaves out. */
 function asShow(row: Show & { available_by_category?: Record<string, number> | null }): Show {

@@ -77,10 +77,12 @@ export class WebhookService {
   }
 
   /** Records a ping for this endpoint only, with its delivery, and schedules it. */
-  async ping(id: string): Promise<void> {
+  /** Records a ping for this endpoint only and schedules its delivery; returns the delivery's id. */
+  async ping(id: string): Promise<string> {
     await this.get(id);
     const delivery = await withTransaction(this.pool, (client) => this.webhooks.insertPing(client, id));
     this.schedule([delivery]);
+    return delivery.id;
   }
 
   /** The endpoint's deliveries, newest first, each with its attempts; keyset-paginated. */
@@ -122,11 +124,12 @@ export class WebhookService {
   }
 
   /** Sends the delivery again: pending, due now, with a new retry window. */
-  async retry(id: string, deliveryId: string): Promise<void> {
+  async retry(id: string, deliveryId: string): Promise<string> {
     await this.get(id);
     const delivery = await this.webhooks.retry(id, deliveryId);
     if (!delivery) throw new AppError('delivery_not_found');
     this.schedule([delivery]);
+    return delivery.id;
   }
 
   /**

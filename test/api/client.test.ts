@@ -65,11 +65,11 @@ describe('the typed client', () => {
     expect(await adminClient.updateWebhook(created.id, { events: ['*'], enabled: true })).toMatchObject({
       events: ['*'],
     });
-    await adminClient.testWebhook(created.id);
+    const pingDelivery = await adminClient.testWebhook(created.id);
     const { deliveries, nextCursor } = await adminClient.listDeliveries(created.id, { state: 'pending', limit: 10 });
     expect(nextCursor).toBeUndefined();
     expect(deliveries).toEqual([
-      expect.objectContaining({ event_type: 'ping', state: 'pending', attempts: 0, attempt_log: [] }),
+      expect.objectContaining({ id: pingDelivery, event_type: 'ping', state: 'pending', attempts: 0, attempt_log: [] }),
     ]);
     await adminClient.retryDelivery(created.id, deliveries[0]!.id);
     await adminClient.deleteWebhook(created.id);
@@ -129,6 +129,7 @@ describe('the typed client', () => {
       'Stalls-A-2',
       'Stalls-A-3',
     ]);
+    expect(client.availabilityStreamUrl(created.id)).toBe(`${baseUrl}/api/shows/${created.id}/availability/stream`);
     const seats = await client.getSeats(created.id);
     expect(seats.sections[0]!.rows[0]).toEqual({ label: 'A', category: 'premium', seats: 6, status: 'HHHFFF' });
     const taken = await problem(client.hold(created.id, { seat_ids: ['Stalls-A-1'] }), 409, 'seats_taken');

@@ -305,6 +305,8 @@ const routes: Route[] = [
   { method: 'DELETE', path: (value) => `/api/shows/${value}` },
   { method: 'PATCH', path: (value) => `/api/nothing/${value}` },
 ];
+// GET /api/shows/:id/availability/stream on a real show is a stream that never ends, which
+// inject() would wait for: it is fuzzed apart, with ids of no show (the stream test opens real ones).
 
 /** `echoes`: input the answer may repeat back (an unknown seat id is named), left out of the leak check. */
 function expectWellFormed(
@@ -343,6 +345,26 @@ describe('fuzzing every route', () => {
           expectWellFormed(response);
         },
       ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('the availability stream answers any id, query and Last-Event-ID of no show with a problem', async () => {
+    const noShow = fc.oneof(
+      uuidSpelling.map((value) => () => encode(value)),
+      text.map((value) => () => encode(value)),
+      fc.constant(() => '00000000-0000-4000-8000-000000000000'),
+    );
+    await fc.assert(
+      fc.asyncProperty(noShow, query, headers, text, async (makeId, search, extraHeaders, lastEventId) => {
+        const response = await ctx.app.inject({
+          method: 'GET',
+          url: `/api/shows/${makeId()}/availability/stream${search ? `?${search}` : ''}`,
+          headers: { ...extraHeaders, 'last-event-id': lastEventId.replace(/[^\x20-\x7e]/g, '') },
+        });
+        expectWellFormed(response);
+        expect([400, 404]).toContain(response.statusCode);
+      }),
       { numRuns: RUNS },
     );
   });

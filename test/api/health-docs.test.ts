@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { AvailabilityUpdate, SeatsUpdate } from '../../src/domain/availability.js';
 import { Booking as BookingSchema, HeldBooking, NewComp } from '../../src/domain/booking.js';
 import {
   NewBlock,
@@ -21,6 +22,9 @@ import {
   WebhookDelivery,
   WebhookEndpoint,
 } from '../../src/domain/webhook.js';
+
+// What a ping or a resend answers (src/http/routes/webhooks.ts).
+const WebhookAccepted = Type.Object({ delivery_id: Type.String({ format: 'uuid' }) });
 import {
   admin,
   buildTestApp,
@@ -210,6 +214,10 @@ const routes: Record<string, { success: number; errors: ProblemCode[] }> = {
   'GET /api/shows/{id}/seats': {
     success: 200,
     errors: ['validation_failed', 'bad_request', 'show_not_found', 'show_not_seated', 'service_unavailable'],
+  },
+  'GET /api/shows/{id}/availability/stream': {
+    success: 200,
+    errors: ['validation_failed', 'bad_request', 'show_not_found', 'service_unavailable', 'too_many_streams'],
   },
   'GET /api/bookings/{id}': {
     success: 200,
@@ -482,6 +490,7 @@ describe('OpenAPI document', () => {
       'GET /api/shows/{id}': ShowSchema,
       'POST /api/shows/{id}/book': HeldBooking,
       'GET /api/shows/{id}/seats': SeatMapState,
+      'GET /api/shows/{id}/availability/stream': Type.Union([AvailabilityUpdate, SeatsUpdate]),
       'PATCH /api/shows/{id}': ShowSchema,
       'GET /api/shows/{id}/bookings': Type.Array(BookingSchema),
       'GET /api/shows/{id}/summary': ShowSummary,
@@ -497,18 +506,27 @@ describe('OpenAPI document', () => {
       'GET /api/webhooks/{id}': WebhookEndpoint,
       'PATCH /api/webhooks/{id}': WebhookEndpoint,
       'GET /api/webhooks/{id}/deliveries': Type.Array(WebhookDelivery),
+      'POST /api/webhooks/{id}/test': WebhookAccepted,
+      'POST /api/webhooks/{id}/deliveries/{delivery}/retry': WebhookAccepted,
     };
     for (const [route, { success }] of Object.entries(routes)) {
       const { content } = operation(route).responses[success];
-      // A 204 has no body, nor do the 202s (a ping or resend accepted).
-      if (success === 204 || success === 202) {
+      // A 204 has no body.
+      if (success === 204) {
         expect(content, route).toBeUndefined();
         continue;
       }
-      // Prometheus scrapes its own text format; everything else answers JSON.
-      const type = route === 'GET /metrics' ? 'text/plain' : 'application/json';
+      // Prometheus scrapes its own text format; the stream is Server-Sent Events, each event's
+      // data one of the schemas; everything else answers JSON.
+      const type =
+        route === 'GET /metrics'
+          ? 'text/plain'
+          : route.endsWith('/availability/stream')
+            ? 'text/event-stream'
+            : 'application/json';
       expect(Object.keys(content), route).toEqual([type]);
-      expect(shape(content[type].schema), route).toEqual(shape(json(schemas[route])));
+      const each = (schema: any) => (schema.anyOf ? schema.anyOf.map(shape) : shape(schema));
+      expect(each(content[type].schema), route).toEqual(each(json(schemas[route])));
     }
     // …and the answers hold exactly the documented properties, every required one included.
     const show = await createShow(ctx.app);

@@ -391,6 +391,7 @@ describe('webhook delivery', () => {
     const [delivery] = await waitForDeliveries(hook.id, (list) => list[0]?.state === 'delivered');
     const retried = await call('POST', `/api/webhooks/${hook.id}/deliveries/${delivery!.id}/retry`);
     expect(retried.statusCode).toBe(202);
+    expect(retried.json()).toEqual({ delivery_id: delivery!.id });
     const got = await target.waitFor((r) => r.length >= 2);
     expect(got[1]!.headers['webhook-id']).toBe(first!.headers['webhook-id']);
     expect(got[1]!.body).toBe(first!.body);
@@ -407,12 +408,13 @@ describe('webhook delivery', () => {
     const bystander = await receiver();
     const hook = await createEndpoint(target.url, ['booking.cancelled']);
     await createEndpoint(bystander.url, ['*']);
-    expect((await call('POST', `/api/webhooks/${hook.id}/test`)).statusCode).toBe(202);
+    const accepted = await call('POST', `/api/webhooks/${hook.id}/test`);
+    expect(accepted.statusCode).toBe(202);
     const [ping] = await target.waitFor((r) => r.length >= 1);
     expect(ping!.event).toMatchObject({ type: 'ping', data: { webhook_id: hook.id } });
     verify(hook.secret, ping!);
     const [delivery] = await waitForDeliveries(hook.id, (list) => list[0]?.state === 'delivered');
-    expect(delivery).toMatchObject({ event_type: 'ping', event_id: ping!.event.id });
+    expect(delivery).toMatchObject({ id: accepted.json().delivery_id, event_type: 'ping', event_id: ping!.event.id });
     await sleep(300);
     expect(bystander.received).toHaveLength(0);
   });

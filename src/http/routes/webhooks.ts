@@ -14,7 +14,10 @@ import { IdempotencyHeaders, IdParams, problems, rateLimited } from '../schemas.
 
 const admin = [{ adminKey: [] }];
 const tags = ['webhooks'];
-const Accepted = Type.Null({ description: 'Accepted: the delivery is queued' });
+const Accepted = Type.Object(
+  { delivery_id: { ...Uuid, description: 'The delivery queued: follow it in GET /api/webhooks/{id}/deliveries' } },
+  { description: 'Accepted: the delivery is queued' },
+);
 
 const DeliveriesQuery = Type.Object({
   state: Type.Optional(Type.Enum(deliveryStates)),
@@ -134,8 +137,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
       },
     },
     async (request, reply) => {
-      await webhooks.ping(request.params.id);
-      return reply.code(202).send();
+      return reply.code(202).send({ delivery_id: await webhooks.ping(request.params.id) });
     },
   );
 
@@ -185,8 +187,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
       },
     },
     async (request, reply) => {
-      await webhooks.retry(request.params.id, request.params.delivery);
-      return reply.code(202).send();
+      return reply.code(202).send({ delivery_id: await webhooks.retry(request.params.id, request.params.delivery) });
     },
   );
 };
