@@ -34,6 +34,10 @@ export interface Metrics {
   watchPool(this: void, pool: Pool): void;
   /** Reads the expiry queue's job counts on every scrape. */
   watchQueue(this: void, counts: QueueCounts): void;
+  /** One webhook delivery attempt made: `delivered`, `retry` (failed, another is scheduled) or `failed` (for good). */
+  webhookAttempted(this: void, outcome: 'delivered' | 'retry' | 'failed', seconds: number): void;
+  /** Reads how many availability streams (SSE) this process has open, on every scrape. */
+  watchStreams(this: void, open: () => number): void;
 }
 
 export function createMetrics(process: 'api' | 'worker'): Metrics {
@@ -94,6 +98,23 @@ export function createMetrics(process: 'api' | 'worker'): Metrics {
     registers,
   });
 
+  const webhookAttempts = new Histogram({
+    name: 'seat_hold_webhook_attempts_seconds',
+    help: 'Webhook delivery attempts by outcome (delivered, retry, failed: for good): count (rate) and how long each took',
+    labelNames: ['outcome'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  let openStreams: (() => number) | undefined;
+  new Gauge({
+    name: 'seat_hold_sse_streams',
+    help: 'Availability streams (GET /api/shows/:id/availability/stream) open on this process',
+    registers,
+    collect() {
+      if (openStreams) this.set(openStreams());
+    },
+  });
+
   let pool: Pool | undefined;
   new Gauge({
     name: 'seat_hold_db_pool_connections',
@@ -150,6 +171,12 @@ export function createMetrics(process: 'api' | 'worker'): Metrics {
     },
     watchQueue(counts) {
       queueCounts = counts;
+    },
+    webhookAttempted(outcome, seconds) {
+      webhookAttempts.observe({ outcome }, seconds);
+    },
+    watchStreams(open) {
+      openStreams = open;
     },
   };
 }

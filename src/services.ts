@@ -82,7 +82,16 @@ export function createServices({
   });
   const expiry = new ExpiryService(pool, showRepository, bookingRepository, logger, metrics);
   const webhookRepository = new WebhookRepository(pool);
-  const webhookDelivery = new WebhookDeliveryService(webhookRepository, config, logger);
+  const availability = new AvailabilityFeed({
+    outbox: new OutboxRepository(pool),
+    availability: new AvailabilityRepository(pool),
+    plans,
+    logger,
+    intervalMs: config.SSE_MIN_INTERVAL_MS,
+    heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000,
+  });
+  metrics?.watchStreams(() => availability.size);
+  const webhookDelivery = new WebhookDeliveryService(webhookRepository, config, logger, metrics);
   return {
     shows: new ShowService(pool, showRepository, bookingRepository, idempotency, plans, config.SEAT_MAP_MAX_AGE_MS),
     house: new HouseService(pool, showRepository, bookingRepository, new HouseRepository(), plans, idempotency),
@@ -95,13 +104,6 @@ export function createServices({
     ),
     webhookRelay: new WebhookRelay(pool, new OutboxRepository(pool), webhookRepository, logger),
     webhookDelivery,
-    availability: new AvailabilityFeed({
-      outbox: new OutboxRepository(pool),
-      availability: new AvailabilityRepository(pool),
-      plans,
-      logger,
-      intervalMs: config.SSE_MIN_INTERVAL_MS,
-      heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000,
-    }),
+    availability,
   };
 }

@@ -2,6 +2,7 @@ import { Webhook } from 'standardwebhooks';
 import type { Config } from '../config.js';
 import { eventFromRow } from '../domain/events.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { DueDelivery, WebhookRepository } from '../repositories/webhook.repository.js';
 import { sendWebhook, type SendResult } from './webhook-sender.js';
 
@@ -75,6 +76,7 @@ export class WebhookDeliveryService {
     private readonly webhooks: WebhookRepository,
     private readonly config: Config,
     private readonly logger: Logger,
+    private readonly metrics?: Metrics,
   ) {
     this.slots = new EndpointSlots(config.WEBHOOK_ENDPOINT_CONCURRENCY);
   }
@@ -131,6 +133,7 @@ export class WebhookDeliveryService {
     });
     // The lease was voided meanwhile (a manual retry): the attempt is logged, the state is not ours.
     if (!recorded) return { kind: 'skipped' };
+    this.metrics?.webhookAttempted(recorded.state === 'pending' ? 'retry' : recorded.state, sent.durationMs / 1000);
     if (recorded.state === 'delivered') return { kind: 'delivered' };
     if (recorded.state === 'failed') {
       this.logger.warn(

@@ -277,8 +277,10 @@ describe('the stream of a show', () => {
     const stream = await open(show.id);
     await stream.next('availability');
     expect(ctx.services.availability.size).toBe(1);
+    expect(await openStreamsGauge()).toBe(1);
     stream.close();
     await waitForSize(0);
+    expect(await openStreamsGauge()).toBe(0);
     // …and the feed still serves the next one.
     const again = await open(show.id);
     await again.next('availability');
@@ -286,6 +288,13 @@ describe('the stream of a show', () => {
     await again.next('availability', (data) => data.available_seats === 9);
   });
 });
+
+/** seat_hold_sse_streams as GET /metrics reports it. */
+async function openStreamsGauge(): Promise<number> {
+  const text = (await ctx.app.inject({ method: 'GET', url: '/metrics', headers: admin })).body;
+  const line = text.split('\n').find((row) => row.startsWith('seat_hold_sse_streams{'));
+  return line ? Number(line.split(' ').pop()) : Number.NaN;
+}
 
 async function waitForSize(size: number): Promise<void> {
   const deadline = Date.now() + 3_000;

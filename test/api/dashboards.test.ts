@@ -168,6 +168,9 @@ describe('the dashboard against what the API and the worker export', () => {
     metrics.watchPool(ctx.pool);
     const queue = createExpiryQueue(redis, prefix);
     metrics.watchQueue(() => queue.getJobCounts('waiting', 'delayed', 'active', 'failed'));
+    // A webhook attempt, as WebhookDeliveryService reports each one (test/api/webhooks.test.ts
+    // checks the real ones are counted).
+    metrics.webhookAttempted('delivered', 0.02);
     const worker = await metrics.registry.metrics();
     await queue.close();
 

@@ -121,6 +121,20 @@ async function waitForDeliveries(
   }
 }
 
+/** seat_hold_webhook_attempts_seconds_count by outcome, as GET /metrics reports it now. */
+async function attemptCounts(): Promise<Record<'delivered' | 'retry' | 'failed', number>> {
+  const text = (await ctx.app.inject({ method: 'GET', url: '/metrics', headers: admin })).body;
+  const count = (outcome: string) => {
+    const line = text
+      .split('\n')
+      .find(
+        (row) => row.startsWith('seat_hold_webhook_attempts_seconds_count{') && row.includes(`outcome="${outcome}"`),
+      );
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+  return { delivered: count('delivered'), retry: count('retry'), failed: count('failed') };
+}
+
 describe('webhook endpoints', () => {
   it('need the admin key', async () => {
     const response = await ctx.app.inject({ method: 'GET', url: '/api/webhooks' });
@@ -336,6 +350,7 @@ describe('webhook delivery', () => {
     const target = await receiver((n) =>
       n < 3 ? { status: n === 1 ? 503 : 500, body: 'x'.repeat(10_000) } : { status: 204 },
     );
+    const before = await attemptCounts();
     const hook = await createEndpoint(target.url, ['show.created']);
     await createShow(ctx.app);
     const got = await target.waitFor((r) => r.length >= 4);
@@ -359,6 +374,10 @@ describe('webhook delivery', () => {
     expect(times[3]! - times[2]!).toBeGreaterThanOrEqual(90);
     await sleep(300);
     expect(target.received).toHaveLength(4);
+    // …and counted in the metrics by outcome (other tests' deliveries may add to them).
+    const after = await attemptCounts();
+    expect(after.retry - before.retry).toBeGreaterThanOrEqual(3);
+    expect(after.delivered - before.delivered).toBeGreaterThanOrEqual(1);
   });
 
   it('logs a refused connection and a redirect as failures, never following the redirect', async () => {
