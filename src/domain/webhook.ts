@@ -120,8 +120,10 @@ for (const [network, prefix] of [
   refused.addSubnet(network, prefix, 'ipv4');
 }
 for (const [network, prefix] of [
-  ['::', 128], // unspecified
-  ['::1', 128], // loopback
+  ['::', 96], // unspecified, loopback, and IPv4-compatible (::a.b.c.d, deprecated)
+  ['64:ff9b:1::', 48], // local-use NAT64
+  ['2001::', 32], // Teredo: tunnels to an address it hides
+  ['2002::', 16], // 6to4: likewise
   ['100::', 64], // discard
   ['2001:db8::', 32], // documentation
   ['fc00::', 7], // unique local

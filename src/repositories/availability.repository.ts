@@ -55,12 +55,21 @@ export class AvailabilityRepository {
     };
   }
 
-  /** The first position still in the outbox (older events may have been purged); null when it is empty. */
-  async oldest(): Promise<OutboxPosition | null> {
-    const { rows } = await this.pool.query<OutboxPosition>(
-      'SELECT tx::text, seq::text FROM outbox_events ORDER BY tx, seq LIMIT 1',
+  /**
+   * The first position still in the outbox (older events may have been purged; null when it is
+   * empty), and the newest seq given out: what bounds a resume.
+   */
+  async bounds(): Promise<{ oldest: OutboxPosition | null; newestSeq: bigint }> {
+    const { rows } = await this.pool.query<{ tx: string | null; seq: string | null; newest: string | null }>(
+      `SELECT o.tx::text, o.seq::text, (SELECT max(seq) FROM outbox_events)::text AS newest
+       FROM (SELECT 1) one LEFT JOIN LATERAL (
+         SELECT tx, seq FROM outbox_events ORDER BY tx, seq LIMIT 1) o ON true`,
     );
-    return rows[0] ?? null;
+    const row = rows[0]!;
+    return {
+      oldest: row.tx !== null && row.seq !== null ? { tx: row.tx, seq: row.seq } : null,
+      newestSeq: BigInt(row.newest ?? '0'),
+    };
   }
 }
 

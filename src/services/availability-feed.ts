@@ -66,8 +66,13 @@ interface ShowChanges {
 // show's backlog is caught up over several ticks rather than in one long read.
 const PAGE = 5_000;
 const MAX_PAGES = 20;
-/** A Last-Event-ID further behind than this many of its show's changes gets a reset snapshot instead. */
+/** A Last-Event-ID with this many of its show's changes after it gets a reset snapshot instead. */
 export const MAX_REPLAY = 10_000;
+/**
+ * …and so does one with more than this many events of any show after it (by seq): the replay
+ * scans them all, while every stream of the process waits.
+ */
+export const MAX_REPLAY_SCAN = 100_000n;
 
 /**
  * Live availability for this process's open streams: it follows the outbox (the committed,
@@ -266,16 +271,27 @@ export class AvailabilityFeed {
     const seatedOf = new Map<string, Awaited<ReturnType<SeatPlans['get']>>>();
     const showIds = [...new Set([...changed.keys(), ...pending.map((stream) => stream.showId)])];
     for (const showId of showIds) seatedOf.set(showId, await plans.get(showId));
-    let oldest: OutboxPosition | null = null;
-    if ([...replays.values()].some((replay) => seatedOf.get(replay.showId))) oldest = await availability.oldest();
+    let bounds: { oldest: OutboxPosition | null; newestSeq: bigint } | null = null;
+    if ([...replays.values()].some((replay) => seatedOf.get(replay.showId))) bounds = await availability.bounds();
     for (const replay of replays.values()) {
-      if (!seatedOf.get(replay.showId)) continue; // general admission: the snapshot is all there is
-      const read = await outbox.changesAfter(replay.from, [replay.showId], MAX_REPLAY);
-      // Too far behind, or events it missed may have been purged, or the map changed since.
+      if (!seatedOf.get(replay.showId) || !bounds) continue; // general admission: the snapshot is all there is
+      // Events it missed may have been purged, or it is so far behind (by the seqs given out
+      // since, an upper bound of the events to scan) that reading them would hold up every
+      // stream of this process: a reset snapshot instead, without reading.
       replay.reset =
-        read.rows.length >= MAX_REPLAY ||
-        (oldest !== null && before(replay.from, oldest)) ||
-        read.rows.some((row) => row.type === 'show.updated');
+        (bounds.oldest !== null && before(replay.from, bounds.oldest)) ||
+        bounds.newestSeq - BigInt(replay.from.seq) > MAX_REPLAY_SCAN;
+      if (replay.reset) continue;
+      let read;
+      try {
+        read = await outbox.changesAfter(replay.from, [replay.showId], MAX_REPLAY);
+      } catch (error) {
+        this.options.logger.warn({ err: error }, 'live availability: a resume could not be read; sent a reset');
+        replay.reset = true;
+        continue;
+      }
+      // Too many of its show's changes, or the map changed since.
+      replay.reset = read.rows.length >= MAX_REPLAY || read.rows.some((row) => row.type === 'show.updated');
       if (!replay.reset) {
         replay.changes = collect(read.rows, new Map()).get(replay.showId);
         replay.next = read.next;
@@ -322,7 +338,11 @@ export class AvailabilityFeed {
       const frames =
         (reset ? '' : seatsFrame(showId, changes.seatIds, row, idOf.get(showId))) +
         availabilityFrame(id, update(row, { changedAt: changes.changedAt, reset }));
-      for (const stream of watched.streams) stream.sink.write(frames);
+      for (const stream of watched.streams) {
+        // A client that went away (or was dropped as too slow) and whose 'close' was missed.
+        if (stream.sink.closed) this.remove(stream);
+        else stream.sink.write(frames);
+      }
       for (const [stream, joinedAt] of watched.joining) {
         if (before(changes.last, joinedAt)) {
           // Every change read is in the stream's snapshot; once the cursor is past it, none can be.
@@ -336,7 +356,11 @@ export class AvailabilityFeed {
     }
 
     for (const stream of pending) {
-      if (stream.removed || this.closed || stream.sink.closed) continue;
+      if (stream.removed || this.closed) continue;
+      if (stream.sink.closed) {
+        this.remove(stream);
+        continue;
+      }
       const row = rows.get(stream.showId);
       if (!row) {
         // No such show (any more): nothing will ever change.

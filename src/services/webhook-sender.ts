@@ -101,11 +101,12 @@ export function sendWebhook(
     });
     request.on('response', (response) => {
       const statusCode = response.statusCode ?? 0;
+      // A 2xx within the timeout acknowledges the event, whatever its body does after.
+      if (statusCode >= 200 && statusCode < 300) return finish(statusCode, null);
       const chunks: Buffer[] = [];
       let read = 0;
       const done = () => {
         const text = Buffer.concat(chunks).toString('utf8').slice(0, EXCERPT_LENGTH);
-        if (statusCode >= 200 && statusCode < 300) return finish(statusCode, null);
         if (statusCode >= 300 && statusCode < 400) {
           const location = response.headers.location;
           return finish(

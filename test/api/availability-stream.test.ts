@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { admin, createShow, futureIso, hold, sleep, startTestApp, type TestContext } from '../helpers.js';
 import { SseStream } from '../support/sse.js';
@@ -121,9 +122,8 @@ describe('the stream of a show', () => {
     expect(updates.length).toBeLessThanOrEqual(Math.ceil(duration / INTERVAL_MS) + 1);
     expect(updates.length).toBeLessThan(holds / 5);
     expect(updates.at(-1)!.data).toEqual({ ...expected(await getShow(show.id)), changed_at: expect.any(String) });
-    // One per interval: no two updates closer than the interval (less a little timer slack).
-    for (let i = 1; i < updates.length; i++)
-      expect(updates[i]!.at - updates[i - 1]!.at).toBeGreaterThan(INTERVAL_MS - 50);
+    // (Gaps between updates are not checked here: a client on a loaded machine can read two
+    // frames in one go. The count above is what bounds the rate.)
   });
 
   it('names exactly the seats that changed, with their state now, before the numbers', async () => {
@@ -286,6 +286,31 @@ describe('the stream of a show', () => {
     await again.next('availability');
     await hold(ctx.app, show.id);
     await again.next('availability', (data) => data.available_seats === 9);
+  });
+
+  it('lets go of streams whose clients left before their first event (while the show was looked up)', async () => {
+    const show = await createShow(ctx.app);
+    for (const stream of streams) stream.close();
+    await waitForSize(0);
+    const { port } = new URL(base);
+    // Each client sends its request and resets the connection at once: some leave before the
+    // route subscribes, some after, none reads anything.
+    await Promise.all(
+      Array.from(
+        { length: 30 },
+        (_, i) =>
+          new Promise<void>((resolve) => {
+            const socket = connect(Number(port), '127.0.0.1', () => {
+              socket.write(`GET /api/shows/${show.id}/availability/stream HTTP/1.1\r\nHost: test\r\n\r\n`);
+              setTimeout(() => socket.resetAndDestroy(), i % 3);
+            });
+            socket.on('error', () => {});
+            socket.on('close', () => resolve());
+          }),
+      ),
+    );
+    await hold(ctx.app, show.id); // a change to send, so the feed visits every stream of the show
+    await waitForSize(0);
   });
 });
 

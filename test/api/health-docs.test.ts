@@ -217,7 +217,14 @@ const routes: Record<string, { success: number; errors: ProblemCode[] }> = {
   },
   'GET /api/shows/{id}/availability/stream': {
     success: 200,
-    errors: ['validation_failed', 'bad_request', 'show_not_found', 'service_unavailable', 'too_many_streams'],
+    errors: [
+      'validation_failed',
+      'bad_request',
+      'show_not_found',
+      'rate_limited',
+      'service_unavailable',
+      'too_many_streams',
+    ],
   },
   'GET /api/bookings/{id}': {
     success: 200,

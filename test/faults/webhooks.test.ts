@@ -40,15 +40,19 @@ describe('webhooks survive crashes', () => {
       OUTBOX_RELAY_INTERVAL_MS: '100',
     };
     let hangNext = false;
-    // Fails its first 3 answers; holds open the request that arrives while hangNext is set.
-    receiver = await Receiver.start((n) => {
-      if (hangNext) {
+    let hungId: string | undefined;
+    const acked = new Set<string>();
+    // Fails its first 3 answers; holds open the first request, while hangNext is set, of an
+    // event not acknowledged yet (so the attempt the SIGKILL cuts short is that event's only hope).
+    receiver = await Receiver.start((n, request) => {
+      const id = request.headers['webhook-id']!;
+      if (hangNext && !acked.has(id)) {
         hangNext = false;
+        hungId = id;
         return 'hang';
       }
       return n < 3 ? { status: 500 } : { status: 200 };
     });
-    const acked = new Set<string>();
     const answer = receiver.answer;
     receiver.answer = (n, request) => {
       const given = answer(n, request);
@@ -108,5 +112,8 @@ describe('webhooks survive crashes', () => {
       'SELECT state, count(*)::int AS n FROM webhook_deliveries GROUP BY state',
     );
     expect(states.rows).toEqual([{ state: 'delivered', n: 12 }]);
+    // The event whose delivery the SIGKILL cut short was sent again and acknowledged.
+    expect(hungId).toBeDefined();
+    expect(acked.has(hungId!)).toBe(true);
   }, 120_000);
 });

@@ -5,7 +5,7 @@ import { AvailabilityUpdate, SeatsUpdate } from '../../domain/availability.js';
 import { AppError } from '../../errors.js';
 import { parsePosition } from '../../repositories/outbox.repository.js';
 import type { StreamSink, StreamStart } from '../../services/availability-feed.js';
-import { IdParams, problems } from '../schemas.js';
+import { IdParams, problems, rateLimited } from '../schemas.js';
 import type { RouteContext } from './context.js';
 
 /** How long a browser's EventSource waits before it reconnects (the `retry:` field). */
@@ -14,7 +14,7 @@ const RETRY_MS = 2_000;
  * Bytes a stream may have waiting to be sent: a client that reads slower than the show
  * changes is dropped (it reconnects with Last-Event-ID) rather than grow this process's memory.
  */
-export const STREAM_BUFFER_LIMIT = 1024 * 1024;
+export const STREAM_BUFFER_LIMIT = 256 * 1024;
 
 const EVENTS = `Server-Sent Events, each with a JSON \`data\`:
 - \`availability\` (with an \`id\`, the position to resume from): at connect, then after every change of the show, at most one every SSE_MIN_INTERVAL_MS. A snapshot with \`reset: true\` does not follow from the events before it (an unusable Last-Event-ID, or a changed seat map): read GET /api/shows/{id}/seats again.
@@ -58,9 +58,12 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<RouteContext> = async
               },
             },
           },
-          ...problems(400, 404, 503),
+          ...problems(400, 404, 429, 503),
         },
       },
+      // Opening a stream counts against the client's rate limit (events sent on it do not), so
+      // one client cannot take every one of the process's SSE_MAX_STREAMS at once.
+      config: rateLimited,
     },
     async (request, reply) => {
       const given = request.headers['last-event-id'] ?? request.query.last_event_id;
@@ -103,7 +106,10 @@ export const availabilityRoutes: FastifyPluginAsyncTypebox<RouteContext> = async
         },
       };
       const unsubscribe = availability.subscribe(request.params.id, start, sink);
-      response.once('close', unsubscribe);
+      // A client that left while the show was looked up closed the response already: its
+      // 'close' has fired, and no listener added now would ever run.
+      if (response.destroyed) unsubscribe();
+      else response.once('close', unsubscribe);
     },
   );
 };
