@@ -159,6 +159,38 @@ export async function createShow(
   return response.json();
 }
 
+/** A row of a seat map as POST /api/shows takes it. */
+export interface SeatRowInput {
+  label: string;
+  seats: number;
+  category?: string;
+}
+
+/** A seated show of one section (`Stalls` unless named) with these rows; returns its id. */
+export async function createSeatedShow(
+  app: FastifyInstance,
+  rows: SeatRowInput[] = [{ label: 'A', seats: 4 }],
+  section = 'Stalls',
+): Promise<string> {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/api/shows',
+    headers: admin,
+    payload: { title: 'Seated', start_time: futureIso(), seat_map: { sections: [{ name: section, rows }] } },
+  });
+  if (response.statusCode !== 201) throw new Error(`createSeatedShow: ${response.statusCode} ${response.body}`);
+  return response.json<{ id: string }>().id;
+}
+
+/**
+ * The value of the sample of `name` in a Prometheus text scrape whose labels include `label`
+ * (e.g. `kind="holds"`; any sample of `name` when none is given); 0 when there is none yet.
+ */
+export function metricValue(text: string, name: string, label = ''): number {
+  const line = text.split('\n').find((row) => row.startsWith(`${name}{`) && row.includes(label));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
 /** A hold as a client receives it: JSON, dates as strings. */
 export type HeldBooking = {
   [K in keyof HeldBookingShape]: HeldBookingShape[K] extends Date ? string : HeldBookingShape[K];

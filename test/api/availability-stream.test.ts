@@ -1,6 +1,16 @@
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { admin, createShow, futureIso, hold, sleep, startTestApp, type TestContext } from '../helpers.js';
+import {
+  admin,
+  createSeatedShow,
+  createShow,
+  hold,
+  metricValue,
+  sleep,
+  startTestApp,
+  type SeatRowInput,
+  type TestContext,
+} from '../helpers.js';
 import { SseStream } from '../support/sse.js';
 
 // GET /api/shows/:id/availability/stream over a real socket (inject cannot stream), on the
@@ -48,15 +58,7 @@ function expected(show: { id: string; available_seats: number; available_by_cate
   };
 }
 
-async function createSeated(rows: { label: string; seats: number; category?: string }[]): Promise<string> {
-  const created = await post(
-    '/api/shows',
-    { title: 'Seated', start_time: futureIso(), seat_map: { sections: [{ name: 'Stalls', rows }] } },
-    admin,
-  );
-  expect(created.statusCode).toBe(201);
-  return created.json<{ id: string }>().id;
-}
+const createSeated = (rows: SeatRowInput[]) => createSeatedShow(ctx.app, rows);
 
 describe('the stream of a show', () => {
   it('starts with a snapshot equal to GET /api/shows/:id, as an event stream nothing buffers', async () => {
@@ -317,8 +319,7 @@ describe('the stream of a show', () => {
 /** seat_hold_sse_streams as GET /metrics reports it. */
 async function openStreamsGauge(): Promise<number> {
   const text = (await ctx.app.inject({ method: 'GET', url: '/metrics', headers: admin })).body;
-  const line = text.split('\n').find((row) => row.startsWith('seat_hold_sse_streams{'));
-  return line ? Number(line.split(' ').pop()) : Number.NaN;
+  return metricValue(text, 'seat_hold_sse_streams');
 }
 
 async function waitForSize(size: number): Promise<void> {
@@ -351,17 +352,7 @@ describe('short holds and limits', () => {
   });
 
   it('sends the seats of a hold swept after its deadline as free', async () => {
-    const created = await small.app.inject({
-      method: 'POST',
-      url: '/api/shows',
-      headers: admin,
-      payload: {
-        title: 'Seated',
-        start_time: futureIso(),
-        seat_map: { sections: [{ name: 'S', rows: [{ label: 'A', seats: 4 }] }] },
-      },
-    });
-    const showId = created.json<{ id: string }>().id;
+    const showId = await createSeatedShow(small.app, [{ label: 'A', seats: 4 }], 'S');
     const stream = await openSmall(showId);
     await stream.next('availability');
     const held = await small.app.inject({

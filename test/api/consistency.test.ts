@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { admin, createShow, futureIso, hold, startTestApp, type TestContext } from '../helpers.js';
+import { admin, createSeatedShow, createShow, hold, startTestApp, type TestContext } from '../helpers.js';
 
 // `npm run check:consistency` runs the built file; here the same entry point runs from source.
 async function checkConsistency(databaseUrl: string): Promise<{ code: number | null; output: string }> {
@@ -39,17 +39,7 @@ it('check:consistency exits 0 when every counter matches, 1 listing each show th
 });
 
 it("check:consistency checks a seated show's seats against its category counters and bookings", async () => {
-  const created = await ctx.app.inject({
-    method: 'POST',
-    url: '/api/shows',
-    headers: admin,
-    payload: {
-      title: 'Seated',
-      start_time: futureIso(),
-      seat_map: { sections: [{ name: 'S', rows: [{ label: 'A', seats: 4 }] }] },
-    },
-  });
-  const show = created.json<{ id: string }>();
+  const show = { id: await createSeatedShow(ctx.app, [{ label: 'A', seats: 4 }], 'S') };
   const held = await ctx.app.inject({ method: 'POST', url: `/api/shows/${show.id}/book`, payload: { seats: 2 } });
   expect(held.statusCode).toBe(201);
   await ctx.pool.query('DELETE FROM bookings WHERE show_id <> $1', [show.id]); // the first test's show is broken on purpose

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventFromRow, type WebhookEvent } from '../../src/domain/events.js';
 import { OutboxRepository, type OutboxPosition } from '../../src/repositories/outbox.repository.js';
-import { admin, createShow, futureIso, hold, sleep, startTestApp, type TestContext } from '../helpers.js';
+import { admin, createSeatedShow, createShow, hold, sleep, startTestApp, type TestContext } from '../helpers.js';
 
 // The outbox: every change writes its events in its own transaction, whatever path made it.
 let ctx: TestContext;
@@ -117,17 +117,7 @@ describe('the outbox', () => {
   });
 
   it('records blocks, releases and comps of a seated show with their seats', async () => {
-    const created = await ctx.app.inject({
-      method: 'POST',
-      url: '/api/shows',
-      headers: admin,
-      payload: {
-        title: 'Seated',
-        start_time: futureIso(),
-        seat_map: { sections: [{ name: 'Stalls', rows: [{ label: 'A', seats: 4 }] }] },
-      },
-    });
-    const show = created.json<{ id: string }>();
+    const show = { id: await createSeatedShow(ctx.app) };
     const [createdEvent] = await newEvents();
     expect(createdEvent).toMatchObject({
       type: 'show.created',

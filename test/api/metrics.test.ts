@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics.js';
 import { serveWorkerMetrics } from '../../src/queue/worker-metrics.js';
-import { admin, createShow, expectProblem, hold, sleep, startTestApp, type TestContext } from '../helpers.js';
+import {
+  admin,
+  createShow,
+  expectProblem,
+  hold,
+  metricValue,
+  sleep,
+  startTestApp,
+  type TestContext,
+} from '../helpers.js';
 
 const METRICS_TOKEN = 'metrics-token-0123456789';
 let ctx: TestContext;
@@ -12,11 +21,7 @@ afterAll(() => ctx.close());
 
 const scrape = (headers: Record<string, string> = {}) => ctx.app.inject({ method: 'GET', url: '/metrics', headers });
 
-/** The value of the sample of `name` whose labels include `label` (e.g. `kind="holds"`); 0 when none yet. */
-function sample(text: string, name: string, label: string): number {
-  const line = text.split('\n').find((row) => row.startsWith(`${name}{`) && row.includes(label));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
+const sample = metricValue;
 
 describe('GET /metrics', () => {
   it('is never public: 401 without a token or with a wrong one', async () => {

@@ -8,6 +8,7 @@ import { startWebhookWorker, type RunningWebhookWorker } from '../../src/queue/w
 import { createLogger } from '../../src/logger.js';
 import {
   admin,
+  metricValue,
   buildTestApp,
   createShow,
   expectProblem,
@@ -124,14 +125,8 @@ async function waitForDeliveries(
 /** seat_hold_webhook_attempts_seconds_count by outcome, as GET /metrics reports it now. */
 async function attemptCounts(): Promise<Record<'delivered' | 'retry' | 'failed', number>> {
   const text = (await ctx.app.inject({ method: 'GET', url: '/metrics', headers: admin })).body;
-  const count = (outcome: string) => {
-    const line = text
-      .split('\n')
-      .find(
-        (row) => row.startsWith('seat_hold_webhook_attempts_seconds_count{') && row.includes(`outcome="${outcome}"`),
-      );
-    return line ? Number(line.split(' ').pop()) : 0;
-  };
+  const count = (outcome: string) =>
+    metricValue(text, 'seat_hold_webhook_attempts_seconds_count', `outcome="${outcome}"`);
   return { delivered: count('delivered'), retry: count('retry'), failed: count('failed') };
 }
 
