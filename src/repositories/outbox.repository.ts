@@ -32,16 +32,13 @@ export interface OutboxPage<T> {
 /** What a reader of seat changes needs of an event, without its whole payload. */
 export interface OutboxChange {
   seq: string;
-  /** The transaction that made it: (txid, seq) is its position. */
-  txid: string;
+  /** The transaction that made it: (tx, seq) is its position. */
+  tx: string;
   type: string;
   show_id: string;
   occurred_at: Date;
-  /** The seat numbers (and ids) it changed, for a seated show; null otherwise. */
-  seat_nos: number[] | null;
+  /** The seats it changed, for a seated show; null otherwise. */
   seat_ids: string[] | null;
-  /** For show events: the seat map's version after it. */
-  seat_map_version: number | null;
 }
 
 // Rows below the oldest running transaction are final; a full page stops at its last row,
@@ -65,7 +62,7 @@ export class OutboxRepository {
     from: OutboxPosition,
     limit: number,
     db: Pool | PoolClient = this.pool,
-  ): Promise<OutboxPage<OutboxRow & { endpoint_id: string | null }>> {
+  ): Promise<OutboxPage<OutboxRow & { endpoint_id: string | null; tx: string }>> {
     const { rows } = await db.query<OutboxRow & { endpoint_id: string | null; tx: string; horizon: string }>(
       `SELECT e.seq::text, e.tx::text, e.id, e.type, e.show_id, e.endpoint_id, e.occurred_at, e.data, h.horizon::text
        FROM (SELECT ${HORIZON} AS horizon) h
@@ -79,17 +76,14 @@ export class OutboxRepository {
   }
 
   /**
-   * The changes of the shows `showIds` after `from`, in commit order. Only the seat numbers
-   * and ids are read out of each payload.
+   * The changes of the shows `showIds` after `from`, in commit order. Only the seat ids are
+   * read out of each payload.
    */
   async changesAfter(from: OutboxPosition, showIds: string[], limit: number): Promise<OutboxPage<OutboxChange>> {
-    const { rows } = await this.pool.query<OutboxChange & { tx: string; horizon: string }>(
-      `SELECT e.seq::text, e.tx::text, e.tx::text AS txid, e.type, e.show_id, e.occurred_at,
-              CASE WHEN jsonb_typeof(e.data->'seat_nos') = 'array'
-                   THEN ARRAY(SELECT jsonb_array_elements_text(e.data->'seat_nos')::integer) END AS seat_nos,
+    const { rows } = await this.pool.query<OutboxChange & { horizon: string }>(
+      `SELECT e.seq::text, e.tx::text, e.type, e.show_id, e.occurred_at,
               CASE WHEN jsonb_typeof(e.data->'seat_ids') = 'array'
                    THEN ARRAY(SELECT jsonb_array_elements_text(e.data->'seat_ids')) END AS seat_ids,
-              (e.data->>'seat_map_version')::integer AS seat_map_version,
               h.horizon::text
        FROM (SELECT ${HORIZON} AS horizon) h
        LEFT JOIN LATERAL (
@@ -106,7 +100,7 @@ function page<T extends { seq: string | null; tx: string | null; horizon: string
   read: T[],
   limit: number,
   from: OutboxPosition,
-): OutboxPage<Omit<T, 'tx' | 'horizon'>> {
+): OutboxPage<Omit<T, 'horizon'>> {
   const horizon = read[0]!.horizon;
   const found = read.filter((row) => row.seq !== null);
   const last = found.at(-1);
@@ -119,9 +113,8 @@ function page<T extends { seq: string | null; tx: string | null; horizon: string
         : from;
   const rows = found.map((row) => {
     const event: Partial<T> = { ...row };
-    delete event.tx;
     delete event.horizon;
-    return event as Omit<T, 'tx' | 'horizon'>;
+    return event as Omit<T, 'horizon'>;
   });
   return { rows, next };
 }

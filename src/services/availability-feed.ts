@@ -414,10 +414,10 @@ function collect(rows: OutboxChange[], into: Map<string, ShowChanges>): Map<stri
     if (row.type === 'booking.extended') continue;
     let show = into.get(row.show_id);
     if (!show) {
-      show = { seatIds: new Set(), changedAt: row.occurred_at, last: { tx: row.txid, seq: row.seq } };
+      show = { seatIds: new Set(), changedAt: row.occurred_at, last: { tx: row.tx, seq: row.seq } };
       into.set(row.show_id, show);
     }
-    show.last = { tx: row.txid, seq: row.seq }; // rows come in commit order
+    show.last = { tx: row.tx, seq: row.seq }; // rows come in commit order
     if (row.occurred_at > show.changedAt) show.changedAt = row.occurred_at;
     for (const id of row.seat_ids ?? []) show.seatIds.add(id);
   }
