@@ -1,17 +1,21 @@
-# Build stage: full install (typescript) and compile.
+# Build stage: full install (typescript, vite) and compile the API and the web app.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY client/package.json ./client/
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json vite.config.ts ./
 COPY src ./src
+COPY client ./client
+COPY web ./web
 RUN npm run build
 
-# Runtime stage: production dependencies, compiled code and migrations only.
+# Runtime stage: production dependencies, compiled code, the built web app (dist/web) and migrations only.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY client/package.json ./client/
 RUN npm ci --omit=dev --omit=optional --no-audit --no-fund --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY migrations ./migrations

@@ -28,6 +28,17 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
         },
       },
+      {
+        // The web app in headless Chromium against real API and worker processes, last and
+        // one file at a time: a browser is the heaviest thing the suite runs.
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['test/e2e/**/*.test.ts'],
+          poolOptions: { forks: { singleFork: true } },
+          sequence: { groupOrder: 2 },
+        },
+      },
     ],
   },
 });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the service the way the README's quick start does (no DATABASE_URL, no REDIS_URL),
-# waits for readiness, creates a show, books and confirms one seat over HTTP, then stops it.
+# waits for readiness, creates a show, books and confirms one seat over HTTP, checks that the
+# web app is served, then stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data_dir=$(mktemp -d)
@@ -31,6 +32,12 @@ status=$(curl -fsS -X POST "$base/api/bookings/$booking_id/confirm" -H "x-hold-t
 [ "$status" = CONFIRMED ] || { echo "confirm answered $status"; exit 1; }
 available=$(curl -fsS "$base/api/shows/$show_id" | node -pe 'JSON.parse(require("fs").readFileSync(0)).available_seats')
 [ "$available" = 4 ] || { echo "available_seats is $available, expected 4"; exit 1; }
+# The web app: the storefront's page and the script it loads.
+page=$(curl -fsS "$base/")
+script=$(printf '%s' "$page" | grep -o '/assets/index-[^"]*\.js' | head -n1)
+[ -n "$script" ] || { echo "GET / is not the web app: $page"; exit 1; }
+curl -fsS -o /dev/null "$base$script"
+curl -fsS "$base/admin" | grep -q "$script" || { echo "GET /admin is not the web app"; exit 1; }
 kill -TERM -- -"$pid"
 wait "$pid" || true
 echo "quick start smoke test passed"

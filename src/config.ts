@@ -26,6 +26,8 @@ const ConfigSchema = Type.Object({
   // Prefix of every BullMQ key, so several deployments (or test runs) can share one Redis.
   QUEUE_PREFIX: Type.String({ default: 'seat-hold', minLength: 1, pattern: '^[A-Za-z0-9_.-]+$' }),
   DATA_DIR: Type.String({ default: './.data', minLength: 1 }),
+  // The built web app (npm run build) served at / and /admin; unset: dist/web of this package.
+  WEB_DIR: Type.Optional(Type.String({ minLength: 1 })),
   // Unset: generated once and kept in DATA_DIR (refused when NODE_ENV=production).
   ADMIN_API_KEY: Type.Optional(Type.String({ minLength: 16 })),
   // A Bearer token that may read GET /metrics (and nothing else), for Prometheus; unset: the admin key only.

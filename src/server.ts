@@ -84,6 +84,7 @@ async function main(config: Config): Promise<void> {
   const address = await app.listen({ host: config.HOST, port: config.PORT });
   const lines = [
     `seat-hold API listening on ${address}`,
+    `  web app:   ${address}/ (storefront), ${address}/admin (box office)`,
     `  API docs:  ${address}/api-docs`,
     `  database:  ${database.embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'}`,
     `  expiry:    ${redis ? 'BullMQ jobs (run `npm run worker`)' : `in-process sweep every ${config.SWEEP_INTERVAL_SECONDS}s`}`,

@@ -42,6 +42,15 @@ export type WebhookEvent = NonNullable<
   NonNullable<webhooks['event']['post']>['requestBody']
 >['content']['application/json'];
 
+type StreamEvent =
+  paths['/api/shows/{id}/availability/stream']['get']['responses'][200]['content']['text/event-stream'];
+/** The data of an `availability` event on the live availability stream. */
+export type AvailabilityUpdate = Extract<StreamEvent, { available_seats: number }>;
+/** The data of a `seats` event: seat id → its state now. */
+export type SeatsUpdate = Extract<StreamEvent, { seats: Record<string, string> }>;
+/** One seat's state: F free, H held, S sold, B blocked. */
+export type SeatState = SeatsUpdate['seats'][string];
+
 type ProblemDocument = paths['/api/shows/{id}']['get']['responses'][404]['content']['application/problem+json'];
 type Named<T> = { [K in keyof T as string extends K ? never : number extends K ? never : K]: T[K] };
 /** A problem+json answer: RFC 9457 fields, `code` narrowed to the catalogue, plus extra fields. */

@@ -18,6 +18,7 @@ import type { Services } from '../services.js';
 import { Authenticator } from './auth.js';
 import { IdempotencyHttp } from './idempotency.js';
 import { securityHeaders } from './security-headers.js';
+import { webRoutes } from './web.js';
 import { sendProblem, toProblem } from './problem.js';
 import { optionalBodies } from './schemas.js';
 import { bookingRoutes } from './routes/bookings.js';
@@ -258,6 +259,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(adminRoutes, context);
   await app.register(webhookRoutes, context);
   await app.register(metricsRoutes, context);
+  await webRoutes(app, config);
   if (deps.queues && deps.queues.length > 0) await registerQueueBoard(app, deps.queues, deps.adminApiKey);
   return app;
 }

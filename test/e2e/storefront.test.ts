@@ -1,0 +1,215 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_KEY } from '../helpers.js';
+import {
+  createShow as createShowVia,
+  newPage as newPageIn,
+  screenshotPath,
+  seatsReach,
+  startWebStack,
+  text,
+  type WebStack,
+} from '../support/browser.js';
+import type { SeatMapInput, ServiceProcess } from '../support/processes.js';
+
+// The storefront in headless Chromium, served by real API processes (as `npm start` runs
+// them) with a worker expiring holds through BullMQ. One API holds seats for 2 minutes, the
+// other for 4 s, for the test that watches a countdown reach zero.
+let stack: WebStack;
+let api: ServiceProcess;
+let shortHolds: ServiceProcess;
+let browser: Browser;
+
+beforeAll(async () => {
+  stack = await startWebStack([{ HOLD_TTL_SECONDS: '120' }, { HOLD_TTL_SECONDS: '4' }]);
+  [api, shortHolds] = stack.apis as [ServiceProcess, ServiceProcess];
+  browser = stack.browser;
+}, 120_000);
+
+afterAll(() => stack?.close());
+
+const createShow = (body: Record<string, unknown>) => createShowVia(api.url!, body);
+const newPage = (width?: number, height?: number) => newPageIn(browser, width, height);
+const seat = (page: Page, id: string): Locator => page.locator(`[data-seat="${id}"]`);
+
+const hall: SeatMapInput = {
+  sections: [
+    {
+      name: 'Stalls',
+      rows: ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'].map((label, index) => ({
+        label,
+        seats: 16,
+        category: index < 3 ? 'Front' : 'Rear',
+      })),
+    },
+    { name: 'Balcony', rows: ['A', 'B', 'C'].map((label) => ({ label, seats: 12, category: 'Balcony' })) },
+  ],
+};
+
+/** GET a JSON answer with the admin key. */
+async function adminGet(url: string): Promise<any> {
+  const response = await fetch(`${api.url}${url}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+  expect(response.status).toBe(200);
+  return response.json();
+}
+
+describe('general admission', () => {
+  it('a buyer finds the show, holds two tickets, pays, and the show has two fewer', async () => {
+    const showId = await createShow({ title: 'Club gig', total_seats: 50 });
+    const page = await newPage();
+    await page.goto(`${api.url}/`);
+    await page.getByRole('link', { name: /Club gig/ }).click();
+    await page.getByLabel('Tickets', { exact: true }).selectOption('2');
+    await page.getByRole('button', { name: 'Hold 2 tickets' }).click();
+
+    expect(await text(page.getByRole('heading', { name: 'Your seats are held' }))).toBe('Your seats are held');
+    expect(await text(page.getByRole('timer'))).toMatch(/^(2:00|1:5\d)$/);
+    // The show's count follows live: the hold's own update arrives over the stream.
+    await page.locator('.availability', { hasText: /^48 seats left$/ }).waitFor({ timeout: 2_000 });
+
+    await page.getByRole('button', { name: 'Pay and confirm' }).click();
+    expect(await text(page.getByRole('heading', { name: "You're going!" }))).toBe("You're going!");
+    expect((await adminGet(`/api/shows/${showId}`)).available_seats).toBe(48);
+    const bookings = await adminGet(`/api/shows/${showId}/bookings?status=CONFIRMED`);
+    expect(bookings).toHaveLength(1);
+    expect(bookings[0].seats).toBe(2);
+    await page.context().close();
+  });
+
+  it('asking for more tickets than are left says sold out in words', async () => {
+    await createShow({ title: 'Tiny room', total_seats: 2 });
+    const page = await newPage();
+    await page.goto(`${api.url}/`);
+    await page.getByRole('link', { name: /Tiny room/ }).click();
+    await page.getByLabel('Tickets', { exact: true }).selectOption('3');
+    await page.getByRole('button', { name: 'Hold 3 tickets' }).click();
+    const alert = page.locator('[role=alert][data-code="sold_out"]');
+    expect(await text(alert)).toBe('Sold out: there are not enough seats left for your request.');
+    await page.context().close();
+  });
+});
+
+describe('seat map', () => {
+  it('a buyer picks two seats and confirms; another browser sees them taken within 1 s', async () => {
+    const showId = await createShow({ title: 'Chamber concert', seat_map: hall });
+    const chosen = ['Stalls-C-8', 'Stalls-C-9'];
+    const [buyer, watcher] = await Promise.all([newPage(), newPage()]);
+    // The watcher follows the show through the other API process.
+    await Promise.all([buyer.goto(`${api.url}/shows/${showId}`), watcher.goto(`${shortHolds.url}/shows/${showId}`)]);
+    await Promise.all([seatsReach(buyer, chosen, 'F', 10_000), seatsReach(watcher, chosen, 'F', 10_000)]);
+    await watcher.locator('.live-dot.live').waitFor();
+
+    for (const id of chosen) await seat(buyer, id).click();
+    expect(await text(buyer.locator('.chosen .seat-list'))).toBe('Chosen: Stalls-C-8, Stalls-C-9');
+    await buyer.screenshot({ path: screenshotPath('storefront-seat-map') });
+
+    const held = buyer.waitForResponse((response) => response.url().endsWith('/book'));
+    await buyer.getByRole('button', { name: 'Hold 2 seats' }).click();
+    expect((await held).status()).toBe(201);
+    const unavailableAfterMs = await seatsReach(watcher, chosen, 'H', 1_000);
+    console.info(`seats held in one browser showed as held in another after ${unavailableAfterMs} ms`);
+
+    expect(await text(buyer.locator('.hold-panel .seat-list'))).toBe('Stalls-C-8, Stalls-C-9');
+    await buyer.getByRole('timer').waitFor();
+    await buyer.screenshot({ path: screenshotPath('storefront-hold-countdown') });
+
+    await buyer.getByRole('button', { name: 'Pay and confirm' }).click();
+    await buyer.getByRole('heading', { name: "You're going!" }).waitFor();
+    await seatsReach(watcher, chosen, 'S', 1_000);
+    // The buyer's own seats are marked theirs; a seat someone else holds cannot be chosen.
+    await seat(watcher, chosen[0]!).click();
+    expect(await text(watcher.locator('.chosen .seat-list'))).toBe('No seats chosen yet.');
+    await Promise.all([buyer.context().close(), watcher.context().close()]);
+  });
+
+  it("a hold's countdown reaches zero and the seats are on sale again, for the buyer and for others", async () => {
+    const showId = await createShow({ title: 'Short holds', seat_map: hall });
+    const chosen = ['Balcony-A-1', 'Balcony-A-2'];
+    const [buyer, watcher] = await Promise.all([newPage(390, 844), newPage()]);
+    await Promise.all([buyer.goto(`${shortHolds.url}/shows/${showId}`), watcher.goto(`${api.url}/shows/${showId}`)]);
+    await seatsReach(watcher, chosen, 'F', 10_000);
+    await watcher.locator('.live-dot.live').waitFor();
+
+    for (const id of chosen) await seat(buyer, id).click();
+    await buyer.getByRole('button', { name: 'Hold 2 seats' }).click();
+    // This API holds for 4 s: the countdown starts at 0:04 (or 0:03, a moment later).
+    expect(await text(buyer.getByRole('timer'))).toMatch(/^0:0[34]$/);
+    await seatsReach(watcher, chosen, 'H', 1_000);
+
+    await buyer.getByRole('heading', { name: 'Your hold ran out' }).waitFor({ timeout: 8_000 });
+    expect(await text(buyer.locator('.hold-panel [role=alert]'))).toBe(
+      'Your hold expired and the seats went back on sale.',
+    );
+    // The buyer's page reads the map again at zero; the others hear it when the worker expires the hold.
+    await seatsReach(buyer, chosen, 'F', 2_000);
+    await seatsReach(watcher, chosen, 'F', 3_000);
+    const bookings = await adminGet(`/api/shows/${showId}/bookings`);
+    expect(bookings.map((entry: { status: string }) => entry.status)).toEqual(['EXPIRED']);
+    await Promise.all([buyer.context().close(), watcher.context().close()]);
+  });
+
+  it('chooses seats by keyboard, and asks for the best two seats of a category', async () => {
+    const showId = await createShow({ title: 'Keyboard', seat_map: hall });
+    const page = await newPage();
+    await page.goto(`${api.url}/shows/${showId}`);
+    const map = page.getByRole('application', { name: /Seat map of Keyboard/ });
+    await map.focus();
+    expect(await text(page.locator('#seat-map-focus'))).toBe('Section Stalls, row A, seat 1 (Front): free');
+    await map.press('ArrowRight');
+    await map.press('ArrowRight');
+    await map.press('Enter');
+    await map.press('ArrowDown');
+    await map.press(' ');
+    expect(await text(page.locator('.chosen .seat-list'))).toBe('Chosen: Stalls-A-3, Stalls-B-3');
+    expect(await text(page.locator('#seat-map-focus'))).toBe('Section Stalls, row B, seat 3 (Front): chosen');
+    await map.press('Enter');
+    expect(await text(page.locator('.chosen .seat-list'))).toBe('Chosen: Stalls-A-3');
+
+    await page.getByLabel('Category').selectOption('Balcony');
+    await page.getByRole('button', { name: 'Best 2 seats for me' }).click();
+    // The best two together in the category: the front row of the balcony, in the middle.
+    expect(await text(page.locator('.hold-panel .seat-list'))).toMatch(/^Balcony-A-\d+, Balcony-A-\d+$/);
+    await page.context().close();
+  });
+
+  it('draws a 20,000-seat map and keeps it live (first render reported)', async () => {
+    const rows = Array.from({ length: 50 }, (_, index) => ({
+      label: String(index + 1),
+      seats: 100,
+      category: index < 10 ? 'Premium' : 'Standard',
+    }));
+    const showId = await createShow({
+      title: 'Arena night',
+      seat_map: { sections: ['North', 'East', 'South', 'West'].map((name) => ({ name, rows })) },
+    });
+    const page = await newPage();
+    await page.goto(`${api.url}/shows/${showId}`);
+    const map = page.locator('.seat-map-canvas[data-first-render-ms]');
+    await map.waitFor({ timeout: 10_000 });
+    const firstRenderMs = Number(await map.getAttribute('data-first-render-ms'));
+    expect(await page.locator('.seat-map-canvas rect.seat').count()).toBe(20_000);
+    console.info(`20,000-seat map: first render ${firstRenderMs} ms after navigation started`);
+
+    const response = await fetch(`${api.url}/api/shows/${showId}/book`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ seat_ids: ['West-50-100'] }),
+    });
+    expect(response.status).toBe(201);
+    await seatsReach(page, ['West-50-100'], 'H', 1_000);
+    await page.context().close();
+  });
+});
+
+it("keeps the storefront's JavaScript within its budget of 150 kB gzipped", () => {
+  // The scripts index.html loads; the admin console is a chunk of its own that buyers never fetch.
+  const html = readFileSync(path.join(stack.webDir, 'index.html'), 'utf8');
+  const scripts = [...html.matchAll(/(?:src|href)="\/(assets\/[^"]+\.js)"/g)].map((match) => match[1]!);
+  expect(scripts.length).toBeGreaterThan(0);
+  const bytes = scripts.reduce((sum, file) => sum + gzipSync(readFileSync(path.join(stack.webDir, file))).length, 0);
+  console.info(`storefront JavaScript: ${(bytes / 1024).toFixed(1)} kB gzipped`);
+  expect(bytes).toBeLessThanOrEqual(150 * 1024);
+});

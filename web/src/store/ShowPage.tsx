@@ -1,0 +1,258 @@
+import type { Show } from '@seat-hold/client';
+import { useCallback, useEffect, useId, useMemo, useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { formatDateTime, plural } from '../format.js';
+import { describeError } from '../problems.js';
+import { seatState, type SeatMapModel, type SeatRef } from '../seatmap/model.js';
+import { SeatMap } from '../seatmap/SeatMap.js';
+import { useLiveSeatMap } from '../seatmap/useLiveSeatMap.js';
+import { Count } from './ShowList.js';
+import { HoldPanel } from './HoldPanel.js';
+import { useHold, type HoldControls } from './useHold.js';
+
+/** The API holds at most this many seats at once (MAX_SEATS_PER_BOOKING's default, the schema's maximum). */
+const MAX_PER_HOLD = 10;
+
+export function ShowPage({ id }: { id: string }) {
+  const [show, setShow] = useState<Show>();
+  const [error, setError] = useState<string>();
+
+  useEffect(() => {
+    setShow(undefined);
+    api.getShow(id).then(setShow, (problem: unknown) => setError(describeError(problem)));
+  }, [id]);
+
+  if (error)
+    return (
+      <section class="panel">
+        <p class="alert" role="alert">
+          {error}
+        </p>
+        <a href="/">See all shows</a>
+      </section>
+    );
+  if (show === undefined) return <p class="muted">Loading…</p>;
+  return <Storefront key={show.id} show={show} />;
+}
+
+function Storefront({ show }: { show: Show }) {
+  const seated = show.seating === 'assigned';
+  const live = useLiveSeatMap(show.id, seated);
+  const controls = useHold(show.id);
+  const { held } = controls;
+  const available = live.availability?.available_seats ?? show.available_seats;
+  const holding = held !== undefined;
+  const mine = useMemo(
+    () => new Set(held && ['PENDING', 'CONFIRMED'].includes(held.booking.status) ? (held.booking.seat_ids ?? []) : []),
+    [held],
+  );
+
+  const { reload } = live;
+  const { refresh } = controls;
+  const onEnded = useCallback(() => {
+    // The seats read as free from expires_at on; the booking says EXPIRED once swept.
+    void reload();
+    void refresh();
+  }, [reload, refresh]);
+
+  return (
+    <article>
+      <header class="panel">
+        <h1>{show.title}</h1>
+        <p class="muted">
+          {formatDateTime(show.start_time)} · {seated ? 'Reserved seating' : 'General admission'}
+        </p>
+        {show.description && <p>{show.description}</p>}
+        <Count available={available} live={live.status === 'live'} />
+        <SalesWindow show={show} />
+      </header>
+      <div class="show-layout">
+        <div>
+          {seated ? (
+            <SeatedPurchase show={show} model={live.model} mine={mine} controls={controls} disabled={holding} />
+          ) : (
+            <QuantityPurchase show={show} available={available} controls={controls} disabled={holding} />
+          )}
+          {live.error && (
+            <p class="alert" role="alert">
+              {live.error}
+            </p>
+          )}
+        </div>
+        <aside>
+          {holding ? (
+            <HoldPanel show={show} controls={controls} onEnded={onEnded} />
+          ) : (
+            controls.error && (
+              <p class="alert" role="alert" data-code={controls.error.code}>
+                {controls.error.message}
+              </p>
+            )
+          )}
+        </aside>
+      </div>
+    </article>
+  );
+}
+
+function SalesWindow({ show }: { show: Show }) {
+  const now = Date.now();
+  if (show.sales_start && Date.parse(show.sales_start) > now)
+    return <p class="notice">Sales open {formatDateTime(show.sales_start)}.</p>;
+  if (show.sales_end && Date.parse(show.sales_end) <= now) return <p class="alert">Sales have closed.</p>;
+  if (show.sales_end) return <p class="muted">Sales close {formatDateTime(show.sales_end)}.</p>;
+  return null;
+}
+
+function perHold(show: Show): number {
+  return Math.min(MAX_PER_HOLD, show.max_seats_per_customer ?? MAX_PER_HOLD);
+}
+
+function QuantityPicker({ max, value, onChange }: { max: number; value: number; onChange: (n: number) => void }) {
+  const id = useId();
+  return (
+    <div class="field">
+      <label for={id}>Tickets</label>
+      <select id={id} value={value} onChange={(event) => onChange(Number(event.currentTarget.value))}>
+        {Array.from({ length: max }, (_, index) => index + 1).map((n) => (
+          <option key={n} value={n}>
+            {n}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+function QuantityPurchase({
+  show,
+  available,
+  controls,
+  disabled,
+}: {
+  show: Show;
+  available: number;
+  controls: HoldControls;
+  disabled: boolean;
+}) {
+  const [quantity, setQuantity] = useState(1);
+  return (
+    <section class="panel" aria-labelledby="buy-title">
+      <h2 id="buy-title">Buy tickets</h2>
+      <p class="muted">General admission: any free place on the night.</p>
+      <form
+        class="row"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void controls.hold({ seats: quantity });
+        }}
+      >
+        <QuantityPicker max={perHold(show)} value={quantity} onChange={setQuantity} />
+        <button type="submit" disabled={disabled || controls.busy}>
+          Hold {plural(quantity, 'ticket')}
+        </button>
+      </form>
+      {available > 0 && available < quantity && <p class="muted">Only {plural(available, 'ticket')} left right now.</p>}
+    </section>
+  );
+}
+
+function SeatedPurchase({
+  show,
+  model,
+  mine,
+  controls,
+  disabled,
+}: {
+  show: Show;
+  model: SeatMapModel | undefined;
+  mine: ReadonlySet<string>;
+  controls: HoldControls;
+  disabled: boolean;
+}) {
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const [note, setNote] = useState<string>();
+  const [best, setBest] = useState(2);
+  const [category, setCategory] = useState('');
+  const limit = perHold(show);
+  const categoryId = useId();
+
+  // A chosen seat someone else takes meanwhile is let go, with a word why.
+  useEffect(() => {
+    if (model === undefined) return;
+    const gone = [...selected].filter((id) => seatState(model, id) !== 'F');
+    if (gone.length === 0) return;
+    setSelected(new Set([...selected].filter((id) => !gone.includes(id))));
+    setNote(`${gone.join(', ')} ${gone.length === 1 ? 'was' : 'were'} just taken by someone else.`);
+  }, [model, selected]);
+
+  const toggle = (seat: SeatRef) => {
+    if (disabled) return;
+    setNote(undefined);
+    const next = new Set(selected);
+    if (next.has(seat.id)) next.delete(seat.id);
+    else if (next.size >= limit) return setNote(`At most ${plural(limit, 'seat')} at once.`);
+    else next.add(seat.id);
+    setSelected(next);
+  };
+
+  const holdChosen = async () => {
+    const booking = await controls.hold({ seat_ids: [...selected] });
+    if (booking !== undefined) setSelected(new Set());
+  };
+
+  return (
+    <section class="panel" aria-labelledby="buy-title">
+      <h2 id="buy-title">Choose your seats</h2>
+      {model === undefined ? (
+        <p class="muted seat-map-loading">Loading the seat map…</p>
+      ) : (
+        <SeatMap
+          model={model}
+          selected={selected}
+          mine={mine}
+          onToggle={disabled ? undefined : toggle}
+          label={`Seat map of ${show.title}`}
+        />
+      )}
+      <div class="row chosen">
+        <p class="seat-list" aria-live="polite">
+          {selected.size === 0 ? 'No seats chosen yet.' : `Chosen: ${[...selected].join(', ')}`}
+        </p>
+        <button
+          type="button"
+          disabled={disabled || controls.busy || selected.size === 0}
+          onClick={() => void holdChosen()}
+        >
+          Hold {selected.size > 0 ? plural(selected.size, 'seat') : 'seats'}
+        </button>
+      </div>
+      {note && <p class="muted">{note}</p>}
+      <form
+        class="row best-available"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void controls.hold({ seats: best, ...(category ? { category } : {}) });
+        }}
+      >
+        <QuantityPicker max={limit} value={best} onChange={setBest} />
+        {model !== undefined && model.categories.length > 1 && (
+          <div class="field">
+            <label for={categoryId}>Category</label>
+            <select id={categoryId} value={category} onChange={(event) => setCategory(event.currentTarget.value)}>
+              <option value="">Any</option>
+              {model.categories.map((name) => (
+                <option key={name} value={name}>
+                  {name}
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
+        <button type="submit" class="secondary" disabled={disabled || controls.busy}>
+          Best {plural(best, 'seat')} for me
+        </button>
+      </form>
+    </section>
+  );
+}
