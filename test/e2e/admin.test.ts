@@ -1,0 +1,133 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ADMIN_KEY } from '../helpers.js';
+import { newPage, screenshotPath, seatsReach, startWebStack, text, type WebStack } from '../support/browser.js';
+import type { ServiceProcess } from '../support/processes.js';
+
+// The box office in headless Chromium, against a real API process and worker: an admin signs
+// in, builds a seated show from sections and rows, blocks house seats on its on-sale view,
+// and a buyer's storefront shows them blocked.
+let stack: WebStack;
+let api: ServiceProcess;
+let browser: Browser;
+
+beforeAll(async () => {
+  stack = await startWebStack([{}]);
+  [api] = stack.apis as [ServiceProcess];
+  browser = stack.browser;
+}, 120_000);
+
+afterAll(() => stack?.close());
+
+async function book(showId: string, body: object, confirm: boolean): Promise<void> {
+  const response = await fetch(`${api.url}/api/shows/${showId}/book`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(response.status).toBe(201);
+  const hold = (await response.json()) as { id: string; hold_token: string };
+  if (!confirm) return;
+  const confirmed = await fetch(`${api.url}/api/bookings/${hold.id}/confirm`, {
+    method: 'POST',
+    headers: { 'x-hold-token': hold.hold_token },
+  });
+  expect(confirmed.status).toBe(200);
+}
+
+it('refuses a wrong admin key in words, and keeps the right one for the tab only', async () => {
+  const page = await newPage(browser);
+  await page.goto(`${api.url}/admin`);
+  await page.locator('[data-field="admin-key"]').fill('not-the-admin-key-at-all');
+  await page.locator('[data-action="sign-in"]').click();
+  expect(await text(page.locator('.admin-sign-in .alert'))).toBe('The admin key is missing or wrong. Sign in again.');
+
+  await page.locator('[data-field="admin-key"]').fill(ADMIN_KEY);
+  await page.locator('[data-action="sign-in"]').click();
+  await page.locator('[data-action="sign-out"]').waitFor();
+  const storage = await page.evaluate(
+    () =>
+      [
+        JSON.stringify((globalThis as unknown as { sessionStorage: object }).sessionStorage),
+        JSON.stringify((globalThis as unknown as { localStorage: object }).localStorage),
+      ] as const,
+  );
+  expect(storage[0]).toContain(ADMIN_KEY);
+  expect(storage[1]).not.toContain(ADMIN_KEY);
+  expect(page.url()).not.toContain(ADMIN_KEY);
+
+  await page.locator('[data-action="sign-out"]').click();
+  await page.locator('[data-field="admin-key"]').waitFor();
+  expect(
+    await page.evaluate(() => JSON.stringify((globalThis as unknown as { sessionStorage: object }).sessionStorage)),
+  ).not.toContain(ADMIN_KEY);
+  await page.context().close();
+});
+
+it('creates a seated show, blocks seats on its on-sale view, and the storefront shows them blocked', async () => {
+  const page = await newPage(browser, 1280, 1000);
+  await page.goto(`${api.url}/admin/shows/new`);
+  await page.locator('[data-field="admin-key"]').fill(ADMIN_KEY);
+  await page.locator('[data-action="sign-in"]').click();
+
+  const form = page.locator('[data-form="new-show"]');
+  await form.locator('[data-field="title"]').fill('Jazz at the Mill');
+  await form.locator('[data-field="start_time"]').fill('2031-05-01T20:00');
+  await form.locator('[data-field="section-name"]').first().fill('Stalls');
+  const fill = form.locator('[data-quick-fill]').first();
+  await fill.locator('[data-field="fill-from"]').fill('A');
+  await fill.locator('[data-field="fill-to"]').fill('C');
+  await fill.locator('[data-field="fill-seats"]').fill('12');
+  await fill.locator('[data-field="fill-category"]').fill('Front');
+  await fill.locator('[data-action="quick-fill"]').click();
+  await fill.locator('[data-field="fill-from"]').fill('D');
+  await fill.locator('[data-field="fill-to"]').fill('H');
+  await fill.locator('[data-field="fill-seats"]').fill('14');
+  await fill.locator('[data-field="fill-category"]').fill('Rear');
+  await fill.locator('[data-action="quick-fill"]').click();
+  await form.locator('[data-action="create-show"]').click();
+
+  const created = page.locator('[data-created-show]');
+  await created.waitFor();
+  const showId = (await created.getAttribute('data-created-show'))!;
+  const show = (await (await fetch(`${api.url}/api/shows/${showId}`)).json()) as Record<string, unknown>;
+  expect(show).toMatchObject({ title: 'Jazz at the Mill', seating: 'assigned', total_seats: 3 * 12 + 5 * 14 });
+  expect(show.available_by_category).toEqual({ Front: 36, Rear: 70 });
+
+  // Some sales, so that the view has something to show.
+  await book(showId, { seat_ids: ['Stalls-A-6', 'Stalls-A-7'] }, true);
+  await book(showId, { seat_ids: ['Stalls-B-5', 'Stalls-B-6', 'Stalls-B-7'] }, false);
+  await book(showId, { seats: 4, category: 'Rear' }, true);
+
+  await page.locator('[data-link="created-show"]').click();
+  const count = (name: string) => page.locator(`[data-count="${name}"]`);
+  await page.locator(`[data-count="sold"][data-value="6"]`).waitFor();
+  expect(await count('held').getAttribute('data-value')).toBe('3');
+  expect(await count('free').getAttribute('data-value')).toBe('97');
+
+  const house = ['Stalls-H-1', 'Stalls-H-2', 'Stalls-H-3'];
+  await seatsReach(page, house, 'F', 5_000);
+  for (const id of house) await page.locator(`[data-seat="${id}"]`).click();
+  await page.locator('[data-field="block-note"]').fill('Sound desk');
+  await page.locator('[data-action="block"]').click();
+  await page.locator('[data-count="blocked"][data-value="3"]').waitFor({ timeout: 5_000 });
+  await seatsReach(page, house, 'B', 2_000);
+  await page.locator('[data-list="blocks"] [data-block]').first().waitFor();
+  expect(await page.locator('[data-list="blocks"] [data-block]').count()).toBe(1);
+  await page.locator('[data-panel="house-seats"]').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: screenshotPath('admin-on-sale') });
+
+  const buyer = await newPage(browser);
+  await buyer.goto(`${api.url}/shows/${showId}`);
+  await seatsReach(buyer, house, 'B', 5_000);
+  await seatsReach(buyer, ['Stalls-A-6', 'Stalls-A-7'], 'S', 1_000);
+  await seatsReach(buyer, ['Stalls-B-5', 'Stalls-B-6', 'Stalls-B-7'], 'H', 1_000);
+  // A blocked seat cannot be chosen.
+  await buyer.locator('[data-seat="Stalls-H-1"]').click();
+  expect(await text(buyer.locator('.chosen .seat-list'))).toBe('No seats chosen yet.');
+
+  // Released in the box office, the seats are on sale again in the storefront.
+  await page.locator('[data-list="blocks"] [data-action="release"]').first().click();
+  await seatsReach(buyer, house, 'F', 2_000);
+  await Promise.all([page.context().close(), buyer.context().close()]);
+});

@@ -1,0 +1,67 @@
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useAdmin } from './session.js';
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | undefined;
+}
+
+export interface Paged<T> {
+  items: T[] | undefined;
+  hasMore: boolean;
+  loading: boolean;
+  error: string | undefined;
+  loadMore: () => void;
+  /** Read the first page again (after a change, or with new filters). */
+  reload: () => void;
+}
+
+/**
+ * A keyset-paged list: the first page on mount and whenever `read` changes (new filters),
+ * then "Load more" appends the next. An answer to an older read is dropped.
+ */
+export function usePaged<T>(read: (cursor: string | undefined) => Promise<Page<T>>): Paged<T> {
+  const { fail } = useAdmin();
+  const [items, setItems] = useState<T[]>();
+  const [cursor, setCursor] = useState<string>();
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<string>();
+  const generation = useRef(0);
+
+  const fetchPage = useCallback(
+    async (from: string | undefined) => {
+      const mine = ++generation.current;
+      setLoading(true);
+      setError(undefined);
+      try {
+        const page = await read(from);
+        if (mine !== generation.current) return;
+        setItems((current) => (from === undefined ? page.items : [...(current ?? []), ...page.items]));
+        setCursor(page.nextCursor);
+      } catch (problem) {
+        if (mine !== generation.current) return;
+        setError(fail(problem));
+        // A failed fresh read (new filters) must not leave the old filters' rows looking like its answer.
+        if (from === undefined) setItems(undefined);
+      } finally {
+        if (mine === generation.current) setLoading(false);
+      }
+    },
+    [read, fail],
+  );
+
+  useEffect(() => {
+    void fetchPage(undefined);
+  }, [fetchPage]);
+
+  return {
+    items,
+    hasMore: cursor !== undefined,
+    loading,
+    error,
+    loadMore: () => {
+      if (cursor !== undefined && !loading) void fetchPage(cursor);
+    },
+    reload: () => void fetchPage(undefined),
+  };
+}
