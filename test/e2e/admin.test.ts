@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ADMIN_KEY } from '../helpers.js';
-import { newPage, screenshotPath, seatsReach, startWebStack, text, type WebStack } from '../support/browser.js';
+import { book, newPage, screenshotPath, seatsReach, startWebStack, text, type WebStack } from '../support/browser.js';
 import type { ServiceProcess } from '../support/processes.js';
 
 // The box office in headless Chromium, against a real API process and worker: an admin signs
@@ -18,22 +18,6 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(() => stack?.close());
-
-async function book(showId: string, body: object, confirm: boolean): Promise<void> {
-  const response = await fetch(`${api.url}/api/shows/${showId}/book`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  expect(response.status).toBe(201);
-  const hold = (await response.json()) as { id: string; hold_token: string };
-  if (!confirm) return;
-  const confirmed = await fetch(`${api.url}/api/bookings/${hold.id}/confirm`, {
-    method: 'POST',
-    headers: { 'x-hold-token': hold.hold_token },
-  });
-  expect(confirmed.status).toBe(200);
-}
 
 it('refuses a wrong admin key in words, and keeps the right one for the tab only', async () => {
   const page = await newPage(browser);
@@ -95,9 +79,9 @@ it('creates a seated show, blocks seats on its on-sale view, and the storefront 
   expect(show.available_by_category).toEqual({ Front: 36, Rear: 70 });
 
   // Some sales, so that the view has something to show.
-  await book(showId, { seat_ids: ['Stalls-A-6', 'Stalls-A-7'] }, true);
-  await book(showId, { seat_ids: ['Stalls-B-5', 'Stalls-B-6', 'Stalls-B-7'] }, false);
-  await book(showId, { seats: 4, category: 'Rear' }, true);
+  await book(api.url!, showId, { seat_ids: ['Stalls-A-6', 'Stalls-A-7'] }, true);
+  await book(api.url!, showId, { seat_ids: ['Stalls-B-5', 'Stalls-B-6', 'Stalls-B-7'] }, false);
+  await book(api.url!, showId, { seats: 4, category: 'Rear' }, true);
 
   await page.locator('[data-link="created-show"]').click();
   const count = (name: string) => page.locator(`[data-count="${name}"]`);

@@ -5,6 +5,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY } from '../helpers.js';
 import {
+  book,
   createShow as createShowVia,
   newPage as newPageIn,
   screenshotPath,
@@ -95,6 +96,10 @@ describe('general admission', () => {
 describe('seat map', () => {
   it('a buyer picks two seats and confirms; another browser sees them taken within 1 s', async () => {
     const showId = await createShow({ title: 'Chamber concert', seat_map: hall });
+    // Other buyers were here first.
+    await book(api.url!, showId, { seat_ids: ['Stalls-D-6', 'Stalls-D-7', 'Stalls-D-8', 'Stalls-D-9'] }, true);
+    await book(api.url!, showId, { seat_ids: ['Stalls-B-11', 'Stalls-B-12'] }, false);
+    await book(api.url!, showId, { seat_ids: ['Balcony-A-5', 'Balcony-A-6', 'Balcony-A-7'] }, true);
     const chosen = ['Stalls-C-8', 'Stalls-C-9'];
     const [buyer, watcher] = await Promise.all([newPage(), newPage()]);
     // The watcher follows the show through the other API process.

@@ -141,3 +141,20 @@ export async function createShow(apiUrl: string, body: Record<string, unknown>):
   expect(response.status).toBe(201);
   return ((await response.json()) as { id: string }).id;
 }
+
+/** Holds seats as a buyer would over the API (POST /book), and confirms them when asked. */
+export async function book(apiUrl: string, showId: string, body: object, confirm: boolean): Promise<void> {
+  const response = await fetch(`${apiUrl}/api/shows/${showId}/book`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(response.status).toBe(201);
+  const hold = (await response.json()) as { id: string; hold_token: string };
+  if (!confirm) return;
+  const confirmed = await fetch(`${apiUrl}/api/bookings/${hold.id}/confirm`, {
+    method: 'POST',
+    headers: { 'x-hold-token': hold.hold_token },
+  });
+  expect(confirmed.status).toBe(200);
+}

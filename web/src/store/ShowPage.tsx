@@ -83,11 +83,18 @@ function Storefront({ show }: { show: Show }) {
           {holding ? (
             <HoldPanel show={show} controls={controls} onEnded={onEnded} />
           ) : (
-            controls.error && (
-              <p class="alert" role="alert" data-code={controls.error.code}>
-                {controls.error.message}
+            <section class="panel" aria-labelledby="order-title">
+              <h2 id="order-title">Your order</h2>
+              <p class="muted">
+                {seated ? 'Choose seats on the map, or let us pick the best ones.' : 'Choose how many tickets.'} They
+                are held for you while you pay, with a timer showing how long.
               </p>
-            )
+              {controls.error && (
+                <p class="alert" role="alert" data-code={controls.error.code}>
+                  {controls.error.message}
+                </p>
+              )}
+            </section>
           )}
         </aside>
       </div>
