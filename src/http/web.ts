@@ -41,7 +41,8 @@ export async function webRoutes(app: FastifyInstance, config: Config): Promise<v
   }
   await app.register(async (web) => {
     // After the API's headers (set on every answer in the root onRequest hook): a page may
-    // run its own scripts, an API answer still may not.
+    // run its own scripts, an API answer still may not. Only this plugin's routes (the build's
+    // files and the app's pages) run this hook.
     web.addHook('onRequest', (_request, reply, done) => {
       void reply.header('content-security-policy', WEB_CSP);
       done();
@@ -49,6 +50,9 @@ export async function webRoutes(app: FastifyInstance, config: Config): Promise<v
     await web.register(fastifyStatic, {
       root,
       index: false,
+      // One route per file of the build, found at start (a build never changes under a running
+      // process): an unknown path is the API's own 404, not a file lookup.
+      wildcard: false,
       // The build wrote .br and .gz files beside each script, style and page.
       preCompressed: true,
       cacheControl: false,

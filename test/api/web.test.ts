@@ -48,11 +48,13 @@ describe('pages', () => {
     },
   );
 
-  it('the API keeps its own CSP: nothing runs from an API answer', async () => {
-    const response = await ctx.app.inject({ method: 'GET', url: '/api/shows' });
-    expect(response.statusCode).toBe(200);
-    expect(response.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'");
-  });
+  it.each(['/api/shows', '/api/nothing-here', '/assets/missing-123.js', '/metrics'])(
+    'GET %s keeps the API CSP: nothing runs from an API answer or a 404',
+    async (url) => {
+      const response = await ctx.app.inject({ method: 'GET', url });
+      expect(response.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'");
+    },
+  );
 });
 
 describe('assets', () => {
@@ -85,6 +87,11 @@ describe('assets', () => {
     ['GET', '/shows'],
     ['POST', '/'],
     ['GET', '/assets/../../package.json'],
+    ['GET', '/assets/..%2f..%2fpackage.json'],
+    ['GET', '/%2e%2e/%2e%2e/package.json'],
+    ['GET', '/assets/%2e%2e%2f%2e%2e%2fsrc%2fconfig.ts'],
+    ['GET', '/..%5c..%5cpackage.json'],
+    ['GET', '//etc/passwd'],
   ])('%s %s is a problem+json 404, never the app or a file outside the build', async (method, url) => {
     const response = await ctx.app.inject({ method: method as 'GET' | 'POST', url });
     expect(response.statusCode).toBe(404);

@@ -1,23 +1,40 @@
-import type { Browser } from 'playwright-core';
+import type { Show } from '@seat-hold/client';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ADMIN_KEY } from '../helpers.js';
 import { book, newPage, screenshotPath, seatsReach, startWebStack, text, type WebStack } from '../support/browser.js';
 import type { ServiceProcess } from '../support/processes.js';
+import { Receiver, verify } from '../support/receiver.js';
 
 // The box office in headless Chromium, against a real API process and worker: an admin signs
-// in, builds a seated show from sections and rows, blocks house seats on its on-sale view,
-// and a buyer's storefront shows them blocked.
+// in, builds shows, blocks house seats (and a buyer's storefront shows them blocked), issues
+// a comp, changes settings, and follows a webhook's deliveries.
 let stack: WebStack;
 let api: ServiceProcess;
 let browser: Browser;
 
+let receiver: Receiver;
+
 beforeAll(async () => {
-  stack = await startWebStack([{}]);
+  // The receiver fails the first delivery it gets, then takes every one; the worker's own
+  // retry is a minute away, so a delivery retried sooner was retried by the button.
+  receiver = await Receiver.start((n) => ({ status: n === 0 ? 500 : 200 }));
+  stack = await startWebStack([{}], { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', WEBHOOK_RETRY_BASE_MS: '60000' });
   [api] = stack.apis as [ServiceProcess];
   browser = stack.browser;
 }, 120_000);
 
-afterAll(() => stack?.close());
+afterAll(async () => {
+  await stack?.close();
+  await receiver?.close();
+});
+
+async function signIn(page: Page, path: string): Promise<void> {
+  await page.goto(`${api.url}${path}`);
+  await page.locator('[data-field="admin-key"]').fill(ADMIN_KEY);
+  await page.locator('[data-action="sign-in"]').click();
+  await page.locator('[data-action="sign-out"]').waitFor();
+}
 
 it('refuses a wrong admin key in words, and keeps the right one for the tab only', async () => {
   const page = await newPage(browser);
@@ -114,4 +131,81 @@ it('creates a seated show, blocks seats on its on-sale view, and the storefront 
   await page.locator('[data-list="blocks"] [data-action="release"]').first().click();
   await seatsReach(buyer, house, 'F', 2_000);
   await Promise.all([page.context().close(), buyer.context().close()]);
+});
+
+it('creates a general-admission show, issues a comp, finds it in the bookings, and changes a setting', async () => {
+  const page = await newPage(browser);
+  await signIn(page, '/admin/shows/new');
+  const form = page.locator('[data-form="new-show"]');
+  await form.locator('[data-field="title"]').fill('Open-air cinema');
+  await form.locator('[data-field="start_time"]').fill('2031-06-01T21:30');
+  await form.locator('[data-field="seating-general"]').check();
+  await form.locator('[data-field="total_seats"]').fill('80');
+  await form.locator('[data-action="create-show"]').click();
+  await page.locator('[data-link="created-show"]').click();
+  await page.locator('[data-count="free"][data-value="80"]').waitFor();
+
+  const house = page.locator('[data-panel="house-seats"]');
+  await house.locator('[data-field="comp-seats"]').fill('2');
+  await house.locator('[data-field="comp-customer"]').fill('guest-list');
+  await house.locator('[data-action="comp"]').click();
+  await page.locator('[data-count="sold"][data-value="2"]').waitFor({ timeout: 5_000 });
+
+  await page.locator('[data-field="booking-customer"]').fill('guest-list');
+  await page.locator('[data-action="filter-bookings"]').click();
+  const rows = page.locator('[data-list="bookings"] tr[data-booking]');
+  await rows.first().waitFor();
+  expect(await rows.count()).toBe(1);
+  expect(await rows.first().getAttribute('data-status')).toBe('CONFIRMED');
+
+  const settings = page.locator('[data-form="show-settings"]');
+  await settings.locator('[data-field="max_seats_per_customer"]').fill('4');
+  await settings.locator('[data-action="save-settings"]').click();
+  const showId = (await page.locator('article.on-sale').getAttribute('data-show'))!;
+  await expect
+    .poll(async () => ((await (await fetch(`${api.url}/api/shows/${showId}`)).json()) as Show).max_seats_per_customer)
+    .toBe(4);
+  await page.context().close();
+});
+
+it('adds a webhook, shows its secret once, pings it, and retries a failed delivery from the log', async () => {
+  const page = await newPage(browser);
+  await signIn(page, '/admin/webhooks');
+  await page.locator('[data-field="webhook-url"]').fill(receiver.url);
+  await page.locator('[data-field="webhook-all-events"]').check();
+  await page.locator('[data-action="create-webhook"]').click();
+  const secret = await page.locator('[data-field="webhook-secret"]').inputValue();
+  expect(secret).toMatch(/^whsec_/);
+  await page.locator('[data-action="secret-saved"]').click();
+  expect(await page.locator('[data-webhook-secret]').count()).toBe(0);
+
+  await page.locator('[data-link="webhook"]').first().click();
+  await page.locator('[data-action="test-webhook"]').click();
+  // The first attempt is refused by the receiver: the log shows it, with its status.
+  const row = page.locator('[data-list="deliveries"] tr[data-delivery]').first();
+  await expect
+    .poll(
+      async () => {
+        await page.locator('[data-action="refresh-deliveries"]').click();
+        return row.locator('td.num').first().textContent();
+      },
+      { timeout: 10_000 },
+    )
+    .toBe('1');
+  expect(await row.getAttribute('data-state')).toBe('pending');
+
+  await row.locator('[data-action="retry-delivery"]').click();
+  await expect
+    .poll(
+      async () => {
+        await page.locator('[data-action="refresh-deliveries"]').click();
+        return row.getAttribute('data-state');
+      },
+      { timeout: 10_000 },
+    )
+    .toBe('delivered');
+  const received = await receiver.waitFor((all) => all.length >= 2);
+  expect(new Set(received.map((request) => request.headers['webhook-id'])).size).toBe(1);
+  for (const request of received) expect(verify(secret, request)).toMatchObject({ type: 'ping' });
+  await page.context().close();
 });

@@ -124,7 +124,7 @@ describe('seat map', () => {
     await buyer.getByRole('button', { name: 'Pay and confirm' }).click();
     await buyer.getByRole('heading', { name: "You're going!" }).waitFor();
     await seatsReach(watcher, chosen, 'S', 1_000);
-    // The buyer's own seats are marked theirs; a seat someone else holds cannot be chosen.
+    // A seat someone else bought cannot be chosen.
     await seat(watcher, chosen[0]!).click();
     expect(await text(watcher.locator('.chosen .seat-list'))).toBe('No seats chosen yet.');
     await Promise.all([buyer.context().close(), watcher.context().close()]);
@@ -140,8 +140,8 @@ describe('seat map', () => {
 
     for (const id of chosen) await seat(buyer, id).click();
     await buyer.getByRole('button', { name: 'Hold 2 seats' }).click();
-    // This API holds for 4 s: the countdown starts at 0:04 (or 0:03, a moment later).
-    expect(await text(buyer.getByRole('timer'))).toMatch(/^0:0[34]$/);
+    // This API holds for 4 s: the countdown starts at 0:04 (0:03 or 0:02 on a slow machine).
+    expect(await text(buyer.getByRole('timer'))).toMatch(/^0:0[234]$/);
     await seatsReach(watcher, chosen, 'H', 1_000);
 
     await buyer.getByRole('heading', { name: 'Your hold ran out' }).waitFor({ timeout: 8_000 });
@@ -162,14 +162,14 @@ describe('seat map', () => {
     await page.goto(`${api.url}/shows/${showId}`);
     const map = page.getByRole('application', { name: /Seat map of Keyboard/ });
     await map.focus();
-    expect(await text(page.locator('#seat-map-focus'))).toBe('Section Stalls, row A, seat 1 (Front): free');
+    expect(await text(page.locator('.seat-map-focus'))).toBe('Section Stalls, row A, seat 1 (Front): free');
     await map.press('ArrowRight');
     await map.press('ArrowRight');
     await map.press('Enter');
     await map.press('ArrowDown');
     await map.press(' ');
     expect(await text(page.locator('.chosen .seat-list'))).toBe('Chosen: Stalls-A-3, Stalls-B-3');
-    expect(await text(page.locator('#seat-map-focus'))).toBe('Section Stalls, row B, seat 3 (Front): chosen');
+    expect(await text(page.locator('.seat-map-focus'))).toBe('Section Stalls, row B, seat 3 (Front): chosen');
     await map.press('Enter');
     expect(await text(page.locator('.chosen .seat-list'))).toBe('Chosen: Stalls-A-3');
 

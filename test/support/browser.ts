@@ -70,12 +70,16 @@ export interface WebStack {
 
 /**
  * Real processes, as `npm start` and `npm run worker` run them, on PostgreSQL and Redis:
- * each API gets the shared environment plus its own entries (HOLD_TTL_SECONDS, say).
+ * every process gets the test environment plus `shared`, each API its own entries too
+ * (HOLD_TTL_SECONDS, say).
  */
-export async function startWebStack(apis: Record<string, string>[]): Promise<WebStack> {
+export async function startWebStack(
+  apis: Record<string, string>[],
+  shared: Record<string, string> = {},
+): Promise<WebStack> {
   const queuePrefix = `e2e-${randomBytes(4).toString('hex')}`;
   const [webDir, database] = await Promise.all([buildWebApp(), createTestDatabase()]);
-  const env = { ...serviceEnv(database.url, inject('redisUrl'), queuePrefix), WEB_DIR: webDir };
+  const env = { ...serviceEnv(database.url, inject('redisUrl'), queuePrefix), WEB_DIR: webDir, ...shared };
   const processes = await Promise.all([
     ...apis.map((own, index) => startApi(`api-${index + 1}`, { ...env, ...own })),
     startWorker('worker', env),

@@ -5,10 +5,19 @@ const KEY = 'seat-hold.customer';
  * that a show's per-customer limit counts this buyer's tickets across visits.
  */
 export function customerRef(): string {
-  let ref = localStorage.getItem(KEY);
-  if (ref === null) {
-    ref = `web-${crypto.randomUUID()}`;
+  try {
+    const kept = localStorage.getItem(KEY);
+    if (kept !== null) return kept;
+    const ref = newRef();
     localStorage.setItem(KEY, ref);
+    return ref;
+  } catch {
+    // Storage refused (site data blocked): one id for as long as this page lives.
+    pageRef ??= newRef();
+    return pageRef;
   }
-  return ref;
 }
+
+let pageRef: string | undefined;
+
+const newRef = () => `web-${crypto.randomUUID()}`;

@@ -51,8 +51,24 @@ export function describeError(error: unknown): string {
     const fields = error.code === 'validation_failed' ? fieldErrors(error.body.errors) : '';
     return fields ? `${words} ${fields}` : words;
   }
-  if (error instanceof TypeError) return 'The box office cannot be reached. Check your connection and try again.';
+  if (isNetworkFailure(error)) return 'The box office cannot be reached. Check your connection and try again.';
+  // A fault of this page, not of the connection: visible in the console for whoever looks.
+  console.error(error);
   return 'Something went wrong. Please try again.';
+}
+
+/**
+ * fetch rejects with a TypeError when no answer came (Chromium: "Failed to fetch", Firefox:
+ * "NetworkError when attempting to fetch resource.", Safari: "Load failed"); any other
+ * TypeError is a bug, not the network.
+ */
+function isNetworkFailure(error: unknown): boolean {
+  return error instanceof TypeError && /fetch|network|load failed/i.test(error.message);
+}
+
+/** The words for one problem code. */
+export function wordsFor(code: ProblemCode): string {
+  return WORDS[code];
 }
 
 /** The problem code, when the error is an API answer. */

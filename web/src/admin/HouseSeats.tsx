@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { plural } from '../format.js';
 import { seatState, type SeatMapModel, type SeatRef } from '../seatmap/model.js';
 import { SeatMap } from '../seatmap/SeatMap.js';
+import { useIdempotentCalls } from '../idempotency.js';
 import { useAction, useAdmin } from './session.js';
 
 /** Seats the admin may pick: free ones (to block or comp) and blocked ones (to comp). */
@@ -25,6 +26,9 @@ export function SeatedHouseSeats({
 }) {
   const { api } = useAdmin();
   const action = useAction();
+  // A retry after a lost answer blocks or comps once (see useIdempotentCalls).
+  const blocking = useIdempotentCalls();
+  const comping = useIdempotentCalls();
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [note, setNote] = useState('');
   const [customer, setCustomer] = useState('');
@@ -51,12 +55,9 @@ export function SeatedHouseSeats({
 
   async function block() {
     const trimmed = note.trim();
+    const body = { seat_ids: ids, ...(trimmed ? { note: trimmed } : {}) };
     const made = await action.run(() =>
-      api.blockSeats(
-        show.id,
-        { seat_ids: ids, ...(trimmed ? { note: trimmed } : {}) },
-        { idempotencyKey: crypto.randomUUID() },
-      ),
+      blocking.send(body, (idempotencyKey) => api.blockSeats(show.id, body, { idempotencyKey })),
     );
     if (made === undefined) return;
     setDone(`Blocked ${plural(made.seats, 'seat')}.`);
@@ -67,12 +68,9 @@ export function SeatedHouseSeats({
 
   async function comp() {
     const ref = customer.trim();
+    const body = { seat_ids: ids, ...(ref ? { customer_ref: ref } : {}) };
     const booking = await action.run(() =>
-      api.issueComp(
-        show.id,
-        { seat_ids: ids, ...(ref ? { customer_ref: ref } : {}) },
-        { idempotencyKey: crypto.randomUUID() },
-      ),
+      comping.send(body, (idempotencyKey) => api.issueComp(show.id, body, { idempotencyKey })),
     );
     if (booking === undefined) return;
     setDone(`Comp issued: ${plural(booking.seats, 'seat')}, booking ${booking.id}.`);
@@ -180,6 +178,9 @@ export function GeneralHouseSeats({
 }) {
   const { api } = useAdmin();
   const action = useAction();
+  // A retry after a lost answer blocks or comps once (see useIdempotentCalls).
+  const blocking = useIdempotentCalls();
+  const comping = useIdempotentCalls();
   const [blockSeats, setBlockSeats] = useState('2');
   const [note, setNote] = useState('');
   const [compSeats, setCompSeats] = useState('2');
@@ -189,12 +190,9 @@ export function GeneralHouseSeats({
 
   async function block() {
     const trimmed = note.trim();
+    const body = { seats: Number(blockSeats), ...(trimmed ? { note: trimmed } : {}) };
     const made = await action.run(() =>
-      api.blockSeats(
-        show.id,
-        { seats: Number(blockSeats), ...(trimmed ? { note: trimmed } : {}) },
-        { idempotencyKey: crypto.randomUUID() },
-      ),
+      blocking.send(body, (idempotencyKey) => api.blockSeats(show.id, body, { idempotencyKey })),
     );
     if (made === undefined) return;
     setDone(`Blocked ${plural(made.seats, 'seat')}.`);
@@ -204,16 +202,13 @@ export function GeneralHouseSeats({
 
   async function comp() {
     const ref = customer.trim();
+    const body = {
+      seats: Number(compSeats),
+      ...(fromBlock ? { block_id: fromBlock } : {}),
+      ...(ref ? { customer_ref: ref } : {}),
+    };
     const booking = await action.run(() =>
-      api.issueComp(
-        show.id,
-        {
-          seats: Number(compSeats),
-          ...(fromBlock ? { block_id: fromBlock } : {}),
-          ...(ref ? { customer_ref: ref } : {}),
-        },
-        { idempotencyKey: crypto.randomUUID() },
-      ),
+      comping.send(body, (idempotencyKey) => api.issueComp(show.id, body, { idempotencyKey })),
     );
     if (booking === undefined) return;
     setDone(`Comp issued: ${plural(booking.seats, 'seat')}, booking ${booking.id}.`);

@@ -3,7 +3,8 @@ import { useState } from 'preact/hooks';
 import { formatDateTime, plural } from '../format.js';
 import { newKey, toSeatMap, type DraftSection } from './seatMapDraft.js';
 import { SeatMapBuilder } from './SeatMapBuilder.js';
-import { useAction, useAdmin, useIdempotencyKey } from './session.js';
+import { useIdempotentCalls } from '../idempotency.js';
+import { useAction, useAdmin } from './session.js';
 import { EMPTY_FORM, ShowFields, type ShowForm } from './ShowFields.js';
 import { localInputToIso } from './time.js';
 
@@ -18,14 +19,15 @@ export function NewShowPage() {
   const [sections, setSections] = useState<DraftSection[]>(() => [{ key: newKey(), name: 'Stalls', rows: [] }]);
   const [created, setCreated] = useState<Show>();
   // A double submit, or a retry after a lost answer, creates the show once.
-  const idempotency = useIdempotencyKey();
+  const idempotent = useIdempotentCalls();
 
   async function submit() {
     const body = newShowBody(form, seating, totalSeats, sections);
     if ('problem' in body) return action.setError(body.problem);
-    const show = await action.run(() => api.createShow(body.show, { idempotencyKey: idempotency.keyFor(body.show) }));
+    const show = await action.run(() =>
+      idempotent.send(body.show, (idempotencyKey) => api.createShow(body.show, { idempotencyKey })),
+    );
     if (show === undefined) return;
-    idempotency.forget();
     setCreated(show);
   }
 

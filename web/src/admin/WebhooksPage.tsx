@@ -2,7 +2,8 @@ import type { CreatedWebhook, NewWebhook, Webhook } from '@seat-hold/client';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { formatDateTime } from '../format.js';
 import { Outcome } from './HouseSeats.js';
-import { useAction, useAdmin, useIdempotencyKey } from './session.js';
+import { useIdempotentCalls } from '../idempotency.js';
+import { useAction, useAdmin } from './session.js';
 import { EVENT_TYPES, EVENT_WORDS, eventsInWords, type EventType } from './webhookWords.js';
 import { WebhookActions } from './WebhookActions.js';
 
@@ -147,7 +148,7 @@ function NewWebhookForm({ onCreated }: { onCreated: (hook: CreatedWebhook) => vo
   const [all, setAll] = useState(true);
   const [events, setEvents] = useState<ReadonlySet<EventType>>(new Set());
   // A retry after a lost answer replays the first one, with the same secret, not a second endpoint.
-  const idempotency = useIdempotencyKey();
+  const idempotent = useIdempotentCalls();
 
   async function create() {
     if (!all && events.size === 0) return action.setError('Choose at least one event, or all events.');
@@ -157,9 +158,10 @@ function NewWebhookForm({ onCreated }: { onCreated: (hook: CreatedWebhook) => vo
       events: all ? ['*'] : [...events],
       ...(text ? { description: text } : {}),
     };
-    const hook = await action.run(() => api.createWebhook(body, { idempotencyKey: idempotency.keyFor(body) }));
+    const hook = await action.run(() =>
+      idempotent.send(body, (idempotencyKey) => api.createWebhook(body, { idempotencyKey })),
+    );
     if (hook === undefined) return;
-    idempotency.forget();
     setUrl('');
     setDescription('');
     onCreated(hook);

@@ -90,21 +90,3 @@ export function failWith(signOut: (reason?: string) => void) {
     return words;
   };
 }
-
-/**
- * One Idempotency-Key per request body: the same body again (a double submit, a retry after
- * a lost answer) reuses it; a changed body gets a new one, as the API refuses a key sent
- * again with different details. `forget` after success, so the same body next time is new.
- */
-export function useIdempotencyKey(): { keyFor: (body: unknown) => string; forget: () => void } {
-  const last = useRef<{ body: string; key: string } | undefined>(undefined);
-  const keyFor = useCallback((body: unknown) => {
-    const text = JSON.stringify(body);
-    if (last.current?.body !== text) last.current = { body: text, key: crypto.randomUUID() };
-    return last.current.key;
-  }, []);
-  const forget = useCallback(() => {
-    last.current = undefined;
-  }, []);
-  return { keyFor, forget };
-}

@@ -54,14 +54,11 @@ export function usePaged<T>(read: (cursor: string | undefined) => Promise<Page<T
     void fetchPage(undefined);
   }, [fetchPage]);
 
-  return {
-    items,
-    hasMore: cursor !== undefined,
-    loading,
-    error,
-    loadMore: () => {
-      if (cursor !== undefined && !loading) void fetchPage(cursor);
-    },
-    reload: () => void fetchPage(undefined),
-  };
+  // Stable while the read is: a caller may re-read on a timer without restarting it every render.
+  const reload = useCallback(() => void fetchPage(undefined), [fetchPage]);
+  const loadMore = useCallback(() => {
+    if (cursor !== undefined && !loading) void fetchPage(cursor);
+  }, [cursor, loading, fetchPage]);
+
+  return { items, hasMore: cursor !== undefined, loading, error, loadMore, reload };
 }

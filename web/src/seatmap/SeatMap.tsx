@@ -1,6 +1,6 @@
 import type { SeatState } from '@seat-hold/client';
 import { memo } from 'preact/compat';
-import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { JSX, TargetedKeyboardEvent, TargetedMouseEvent } from 'preact';
 import {
   parseSeatId,
@@ -54,6 +54,7 @@ export function SeatMap({ model, selected, mine, onToggle, canChoose = freeOnly,
   const [focus, setFocus] = useState<Focus>();
   const [hovered, setHovered] = useState<string>();
   const wrapper = useRef<HTMLDivElement>(null);
+  const focusLine = useId();
   const firstRender = useRef<number | undefined>(undefined);
 
   const widest = useMemo(() => Math.max(...model.sections.map(sectionWidth)), [model.sections]);
@@ -143,7 +144,7 @@ export function SeatMap({ model, selected, mine, onToggle, canChoose = freeOnly,
         role="application"
         aria-roledescription="seat map"
         aria-label={`${label}. ${onToggle ? 'Arrow keys move between seats; Enter or Space chooses one.' : ''}`}
-        aria-describedby="seat-map-focus"
+        aria-describedby={focusLine}
         data-seats={model.seatCount}
         onClick={onClick}
         onKeyDown={onKeyDown}
@@ -163,7 +164,7 @@ export function SeatMap({ model, selected, mine, onToggle, canChoose = freeOnly,
           />
         ))}
       </div>
-      <p id="seat-map-focus" class="seat-map-focus" aria-live="polite">
+      <p id={focusLine} class="seat-map-focus" aria-live="polite">
         {described === undefined ? '\u00a0' : describeSeat(model, described, selected, mine)}
       </p>
     </div>
@@ -179,9 +180,16 @@ function SeatPatterns() {
           <rect width="3.5" height="3.5" class="hatch-ground" />
           <path d="M-1 1 L1 -1 M0 3.5 L3.5 0 M2.5 4.5 L4.5 2.5" class="hatch-line" />
         </pattern>
-        <pattern id="seat-cross" patternUnits="userSpaceOnUse" width="14" height="14">
-          <rect width="14" height="14" class="cross-ground" />
-          <path d="M3.5 3.5 L10.5 10.5 M10.5 3.5 L3.5 10.5" class="cross-line" />
+        {/* Sized to each seat's own box, so every blocked seat shows one whole cross. */}
+        <pattern
+          id="seat-cross"
+          patternUnits="objectBoundingBox"
+          patternContentUnits="objectBoundingBox"
+          width="1"
+          height="1"
+        >
+          <rect width="1" height="1" class="cross-ground" />
+          <path d="M0.2 0.2 L0.8 0.8 M0.8 0.2 L0.2 0.8" class="cross-line" />
         </pattern>
       </defs>
     </svg>

@@ -18,7 +18,7 @@ export interface LiveSeatMap {
 
 /**
  * A show's availability, and for a seated show its seat map, kept up to date by the live
- * stream. Seat events that arrive while the map is being read are applied after it: each
+ * stream. Seat events that arrive while the map is being read are applied after it too: each
  * says a seat's state at the time it was sent, so applying them in order ends at the latest.
  */
 export function useLiveSeatMap(
@@ -28,20 +28,26 @@ export function useLiveSeatMap(
 ): LiveSeatMap {
   const [model, setModel] = useState<SeatMapModel>();
   const [error, setError] = useState<string>();
-  const early = useRef<SeatsUpdate['seats'][] | undefined>([]);
+  // Seat events that arrive while the map is being read, applied to what the read returns.
+  const early = useRef<SeatsUpdate['seats'][] | undefined>(undefined);
+  // Reads may overlap (a reset during the first read): only the latest one's result is used.
+  const generation = useRef(0);
 
   const reload = useCallback(async () => {
     if (showId === undefined || !seated) return;
-    early.current = [];
+    const mine = ++generation.current;
+    const queued: SeatsUpdate['seats'][] = [];
+    early.current = queued;
     try {
       let next = toModel(await readSeats(showId));
-      for (const seats of early.current) next = applySeats(next, seats);
+      if (mine !== generation.current) return;
+      for (const seats of queued) next = applySeats(next, seats);
       setModel(next);
       setError(undefined);
     } catch (problem) {
-      setError(describeError(problem));
+      if (mine === generation.current) setError(describeError(problem));
     } finally {
-      early.current = undefined;
+      if (mine === generation.current) early.current = undefined;
     }
     // readSeats is the caller's choice of client: fixed for a page.
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -49,8 +55,8 @@ export function useLiveSeatMap(
 
   const { update, status } = useAvailability(showId, {
     onSeats: (event) => {
-      if (early.current !== undefined) early.current.push(event.seats);
-      else setModel((current) => (current === undefined ? current : applySeats(current, event.seats)));
+      early.current?.push(event.seats);
+      setModel((current) => (current === undefined ? current : applySeats(current, event.seats)));
     },
     onReset: () => void reload(),
   });

@@ -4,8 +4,16 @@ import { msUntil } from '../clock.js';
 import { formatCountdown, plural } from '../format.js';
 import type { HoldControls } from './useHold.js';
 
-/** Under this much time left, the countdown turns urgent (and says so to screen readers). */
+/** Under this much time left, the countdown turns urgent. */
 const URGENT_MS = 30_000;
+
+/** What a screen reader is told as the hold runs out: the text changes only at these marks. */
+function warning(ms: number): string {
+  if (ms <= 10_000) return '10 seconds left to pay.';
+  if (ms <= 30_000) return '30 seconds left to pay.';
+  if (ms <= 60_000) return '1 minute left to pay.';
+  return '';
+}
 
 /**
  * The buyer's hold: a countdown to expires_at on the server's clock, extend, a stand-in
@@ -95,14 +103,13 @@ export function HoldPanel({ show, controls, onEnded }: { show: Show; controls: H
           <p class="seat-list">{seats}</p>
           <p>
             <span class="visually-hidden">Time left to pay: </span>
-            <span
-              class={`countdown ${left < URGENT_MS ? 'urgent' : ''}`}
-              role="timer"
-              aria-live={left < URGENT_MS ? 'polite' : 'off'}
-              data-ms-left={left}
-            >
+            <span class={`countdown ${left < URGENT_MS ? 'urgent' : ''}`} role="timer" data-ms-left={left}>
               {formatCountdown(left)}
             </span>
+          </p>
+          {/* Said by screen readers at a few marks, not every second. */}
+          <p class="visually-hidden" aria-live="assertive">
+            {warning(left)}
           </p>
           <p class="muted">Pay before the timer runs out, or the seats go back on sale.</p>
           <div class="payment">

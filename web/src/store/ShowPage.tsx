@@ -2,7 +2,7 @@ import type { Show } from '@seat-hold/client';
 import { useCallback, useEffect, useId, useMemo, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { formatDateTime, plural } from '../format.js';
-import { describeError } from '../problems.js';
+import { describeError, problemCode, wordsFor } from '../problems.js';
 import { seatState, type SeatMapModel, type SeatRef } from '../seatmap/model.js';
 import { SeatMap } from '../seatmap/SeatMap.js';
 import { useLiveSeatMap } from '../seatmap/useLiveSeatMap.js';
@@ -18,8 +18,19 @@ export function ShowPage({ id }: { id: string }) {
   const [error, setError] = useState<string>();
 
   useEffect(() => {
+    let current = true;
     setShow(undefined);
-    api.getShow(id).then(setShow, (problem: unknown) => setError(describeError(problem)));
+    setError(undefined);
+    api.getShow(id).then(
+      (answer) => current && setShow(answer),
+      (problem: unknown) =>
+        // A malformed id in the address is, to a buyer, a show that does not exist.
+        current &&
+        setError(problemCode(problem) === 'validation_failed' ? wordsFor('show_not_found') : describeError(problem)),
+    );
+    return () => {
+      current = false;
+    };
   }, [id]);
 
   if (error)
@@ -184,14 +195,16 @@ function SeatedPurchase({
   const limit = perHold(show);
   const categoryId = useId();
 
-  // A chosen seat someone else takes meanwhile is let go, with a word why.
+  // A chosen seat someone else takes meanwhile is let go, with a word why. Not while this
+  // buyer's own hold of them is under way: its seat events may come before its answer.
+  const { busy } = controls;
   useEffect(() => {
-    if (model === undefined) return;
+    if (model === undefined || busy) return;
     const gone = [...selected].filter((id) => seatState(model, id) !== 'F');
     if (gone.length === 0) return;
     setSelected(new Set([...selected].filter((id) => !gone.includes(id))));
     setNote(`${gone.join(', ')} ${gone.length === 1 ? 'was' : 'were'} just taken by someone else.`);
-  }, [model, selected]);
+  }, [model, selected, busy]);
 
   const toggle = (seat: SeatRef) => {
     if (disabled) return;
@@ -205,7 +218,9 @@ function SeatedPurchase({
 
   const holdChosen = async () => {
     const booking = await controls.hold({ seat_ids: [...selected] });
-    if (booking !== undefined) setSelected(new Set());
+    if (booking === undefined) return;
+    setSelected(new Set());
+    setNote(undefined);
   };
 
   return (
@@ -234,7 +249,10 @@ function SeatedPurchase({
           Hold {selected.size > 0 ? plural(selected.size, 'seat') : 'seats'}
         </button>
       </div>
-      {note && <p class="muted">{note}</p>}
+      {/* Always there, one line tall: a note coming and going does not move the form below. */}
+      <p class="muted seat-note" aria-live="polite">
+        {note ?? '\u00a0'}
+      </p>
       <form
         class="row best-available"
         onSubmit={(event) => {

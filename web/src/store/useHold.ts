@@ -3,6 +3,7 @@ import { useCallback, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { clockFromAnswer, type ServerClock } from '../clock.js';
 import { customerRef } from '../customer.js';
+import { useIdempotentCalls } from '../idempotency.js';
 import { describeError, problemCode } from '../problems.js';
 import type { ProblemCode } from '@seat-hold/client';
 
@@ -22,29 +23,39 @@ export interface HoldError {
 const storageKey = (showId: string) => `seat-hold.hold.${showId}`;
 
 function load(showId: string): HeldBooking | undefined {
-  const text = sessionStorage.getItem(storageKey(showId));
-  if (text === null) return undefined;
   try {
-    return JSON.parse(text) as HeldBooking;
+    const text = sessionStorage.getItem(storageKey(showId));
+    return text === null ? undefined : (JSON.parse(text) as HeldBooking);
   } catch {
+    // Storage refused (site data blocked) or a damaged entry: no hold to resume.
     return undefined;
+  }
+}
+
+function save(showId: string, held: HeldBooking | undefined): void {
+  try {
+    if (held === undefined) sessionStorage.removeItem(storageKey(showId));
+    else sessionStorage.setItem(storageKey(showId), JSON.stringify(held));
+  } catch {
+    // Without storage the hold lives in this page only; a reload loses sight of it (not the seats).
   }
 }
 
 /**
  * Holding, confirming, extending and cancelling on one show. Every call carries an
- * Idempotency-Key, so a double click (or a retry after a lost answer) does not act twice.
+ * Idempotency-Key that a retry after a lost answer sends again (useIdempotentCalls for the
+ * hold; the booking and its state for the others), so trying again never holds twice.
  */
 export function useHold(showId: string) {
   const [held, setHeld] = useState<HeldBooking | undefined>(() => load(showId));
   const [error, setError] = useState<HoldError>();
   const [busy, setBusy] = useState(false);
 
+  const holding = useIdempotentCalls();
   const keep = useCallback(
     (next: HeldBooking | undefined) => {
       setHeld(next);
-      if (next === undefined) sessionStorage.removeItem(storageKey(showId));
-      else sessionStorage.setItem(storageKey(showId), JSON.stringify(next));
+      save(showId, next);
     },
     [showId],
   );
@@ -64,12 +75,9 @@ export function useHold(showId: string) {
 
   const hold = (request: HoldRequest) =>
     run(async () => {
+      const body = { ...request, customer_ref: customerRef() };
       const sentAt = Date.now();
-      const answer = await api.hold(
-        showId,
-        { ...request, customer_ref: customerRef() },
-        { idempotencyKey: crypto.randomUUID() },
-      );
+      const answer = await holding.send(body, (idempotencyKey) => api.hold(showId, body, { idempotencyKey }));
       const { hold_token: token, ...booking } = answer;
       keep({ booking, token, clock: clockFromAnswer(booking.created_at, sentAt, Date.now()) });
       return booking;
