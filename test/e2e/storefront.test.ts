@@ -34,6 +34,14 @@ afterAll(() => stack?.close());
 
 const createShow = (body: Record<string, unknown>) => createShowVia(api.url!, body);
 const newPage = (width?: number, height?: number) => newPageIn(browser, width, height);
+/** The browser's PerformanceObserver as the layout-shift check uses it (no DOM types here). */
+interface LayoutShiftScope {
+  layoutShift: number;
+  PerformanceObserver: new (callback: (list: { getEntries(): { value?: number }[] }) => void) => {
+    observe(options: { type: string }): void;
+  };
+}
+
 const seat = (page: Page, id: string): Locator => page.locator(`[data-seat="${id}"]`);
 
 const hall: SeatMapInput = {
@@ -106,6 +114,14 @@ describe('seat map', () => {
     await Promise.all([buyer.goto(`${api.url}/shows/${showId}`), watcher.goto(`${shortHolds.url}/shows/${showId}`)]);
     await Promise.all([seatsReach(buyer, chosen, 'F', 10_000), seatsReach(watcher, chosen, 'F', 10_000)]);
     await watcher.locator('.live-dot.live').waitFor();
+    // Layout shifts on the watcher's page from here on: live updates must not move anything.
+    await watcher.evaluate(() => {
+      const scope = globalThis as unknown as LayoutShiftScope;
+      scope.layoutShift = 0;
+      new scope.PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) scope.layoutShift += entry.value ?? 0;
+      }).observe({ type: 'layout-shift' });
+    });
 
     for (const id of chosen) await seat(buyer, id).click();
     expect(await text(buyer.locator('.chosen .seat-list'))).toBe('Chosen: Stalls-C-8, Stalls-C-9');
@@ -124,6 +140,7 @@ describe('seat map', () => {
     await buyer.getByRole('button', { name: 'Pay and confirm' }).click();
     await buyer.getByRole('heading', { name: "You're going!" }).waitFor();
     await seatsReach(watcher, chosen, 'S', 1_000);
+    expect(await watcher.evaluate(() => (globalThis as unknown as LayoutShiftScope).layoutShift)).toBe(0);
     // A seat someone else bought cannot be chosen.
     await seat(watcher, chosen[0]!).click();
     expect(await text(watcher.locator('.chosen .seat-list'))).toBe('No seats chosen yet.');
