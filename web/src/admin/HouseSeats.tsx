@@ -4,6 +4,7 @@ import { plural } from '../format.js';
 import { seatState, type SeatMapModel, type SeatRef } from '../seatmap/model.js';
 import { SeatMap } from '../seatmap/SeatMap.js';
 import { useIdempotentCalls } from '../idempotency.js';
+import { SeatCountField } from './SeatCountField.js';
 import { useAction, useAdmin } from './session.js';
 
 /** Seats the admin may pick: free ones (to block or comp) and blocked ones (to comp). */
@@ -229,19 +230,7 @@ export function GeneralHouseSeats({
           }}
         >
           <h3>Block seats</h3>
-          <label>
-            Seats
-            <input
-              type="number"
-              min={1}
-              max={100000}
-              required
-              inputMode="numeric"
-              value={blockSeats}
-              onInput={(event) => setBlockSeats(event.currentTarget.value)}
-              data-field="block-seats"
-            />
-          </label>
+          <SeatCountField value={blockSeats} onChange={setBlockSeats} field="block-seats" />
           <label>
             <span>
               Note <span class="muted">(why, for whom)</span>
@@ -265,19 +254,7 @@ export function GeneralHouseSeats({
           }}
         >
           <h3>Issue a comp</h3>
-          <label>
-            Seats
-            <input
-              type="number"
-              min={1}
-              max={100000}
-              required
-              inputMode="numeric"
-              value={compSeats}
-              onInput={(event) => setCompSeats(event.currentTarget.value)}
-              data-field="comp-seats"
-            />
-          </label>
+          <SeatCountField value={compSeats} onChange={setCompSeats} field="comp-seats" />
           <label>
             From
             <select

@@ -4,6 +4,7 @@ import { formatDateTime, plural } from '../format.js';
 import { newKey, toSeatMap, type DraftSection } from './seatMapDraft.js';
 import { SeatMapBuilder } from './SeatMapBuilder.js';
 import { useIdempotentCalls } from '../idempotency.js';
+import { SeatCountField } from './SeatCountField.js';
 import { useAction, useAdmin } from './session.js';
 import { EMPTY_FORM, ShowFields, type ShowForm } from './ShowFields.js';
 import { localInputToIso } from './time.js';
@@ -95,19 +96,7 @@ export function NewShowPage() {
           </label>
         </fieldset>
         {seating === 'general_admission' ? (
-          <label>
-            Seats
-            <input
-              type="number"
-              min={1}
-              max={100000}
-              required
-              inputMode="numeric"
-              value={totalSeats}
-              onInput={(event) => setTotalSeats(event.currentTarget.value)}
-              data-field="total_seats"
-            />
-          </label>
+          <SeatCountField value={totalSeats} onChange={setTotalSeats} field="total_seats" />
         ) : (
           <SeatMapBuilder sections={sections} onChange={setSections} />
         )}

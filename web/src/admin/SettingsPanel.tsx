@@ -1,6 +1,7 @@
 import type { Show, ShowChanges } from '@seat-hold/client';
 import { useState } from 'preact/hooks';
 import { Outcome } from './HouseSeats.js';
+import { SeatCountField } from './SeatCountField.js';
 import { useAction, useAdmin } from './session.js';
 import { formOf, ShowFields, type ShowForm } from './ShowFields.js';
 import { localInputToIso } from './time.js';
@@ -38,21 +39,7 @@ export function SettingsPanel({ show, onSaved }: { show: Show; onSaved: (show: S
         }}
       >
         <ShowFields form={form} onChange={setForm} idPrefix="settings" />
-        {general && (
-          <label>
-            Seats
-            <input
-              type="number"
-              min={1}
-              max={100000}
-              required
-              inputMode="numeric"
-              value={totalSeats}
-              onInput={(event) => setTotalSeats(event.currentTarget.value)}
-              data-field="total_seats"
-            />
-          </label>
-        )}
+        {general && <SeatCountField value={totalSeats} onChange={setTotalSeats} field="total_seats" />}
         <div class="actions">
           <button type="submit" disabled={action.busy} data-action="save-settings">
             {action.busy ? 'Saving…' : 'Save changes'}
