@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY } from '../helpers.js';
 import {
   book,
-  createShow as createShowVia,
   newPage as newPageIn,
   screenshotPath,
   seatsReach,
@@ -14,7 +13,7 @@ import {
   text,
   type WebStack,
 } from '../support/browser.js';
-import type { SeatMapInput, ServiceProcess } from '../support/processes.js';
+import { createShowVia, type SeatMapInput, type ServiceProcess } from '../support/processes.js';
 
 // The storefront in headless Chromium, served by real API processes (as `npm start` runs
 // them) with a worker expiring holds through BullMQ. One API holds seats for 2 minutes, the

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { expect, inject } from 'vitest';
-import { ADMIN_KEY, createTestDatabase, type TestDatabase } from '../helpers.js';
+import { createTestDatabase, type TestDatabase } from '../helpers.js';
 import { deleteQueueKeys, serviceEnv, startApi, startWorker, type ServiceProcess } from './processes.js';
 
 /** Debian's Chromium (.ci/run installs the `chromium` package when it is missing). */
@@ -133,17 +133,6 @@ export async function seatsReach(page: Page, ids: string[], state: string, timeo
 export async function text(locator: Locator): Promise<string> {
   await locator.waitFor();
   return (await locator.textContent())?.trim() ?? '';
-}
-
-/** Creates a show through the API with the admin key (a week ahead unless start_time is given); its id. */
-export async function createShow(apiUrl: string, body: Record<string, unknown>): Promise<string> {
-  const response = await fetch(`${apiUrl}/api/shows`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ start_time: new Date(Date.now() + 7 * 86_400_000).toISOString(), ...body }),
-  });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { id: string }).id;
 }
 
 /** Holds seats as a buyer would over the API (POST /book), and confirms them when asked. */

@@ -175,22 +175,25 @@ export async function deleteQueueKeys(redisUrl: string, queuePrefix: string): Pr
   }
 }
 
-/** Creates shows through an API process (admin key); returns their ids. */
+/**
+ * Creates a show through an API process (admin key): `body` as POST /api/shows takes it,
+ * starting a day ahead unless it says otherwise; returns its id.
+ */
+export async function createShowVia(apiUrl: string, body: Record<string, unknown>): Promise<string> {
+  const response = await fetch(`${apiUrl}/api/shows`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ start_time: new Date(Date.now() + 86_400_000).toISOString(), ...body }),
+  });
+  if (response.status !== 201) throw new Error(`create show: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { id: string }).id;
+}
+
+/** Creates general-admission shows through an API process; returns their ids. */
 export async function createShows(apiUrl: string, count: number, totalSeats: number): Promise<string[]> {
   const ids: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const response = await fetch(`${apiUrl}/api/shows`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        title: `Load ${i}`,
-        start_time: new Date(Date.now() + 86_400_000).toISOString(),
-        total_seats: totalSeats,
-      }),
-    });
-    if (response.status !== 201) throw new Error(`create show: ${response.status} ${await response.text()}`);
-    ids.push(((await response.json()) as { id: string }).id);
-  }
+  for (let i = 0; i < count; i++)
+    ids.push(await createShowVia(apiUrl, { title: `Load ${i}`, total_seats: totalSeats }));
   return ids;
 }
 
@@ -201,11 +204,5 @@ export interface SeatMapInput {
 
 /** Creates a seated show through an API process (admin key); returns its id. */
 export async function createSeatedShow(apiUrl: string, seatMap: SeatMapInput, title = 'Seated'): Promise<string> {
-  const response = await fetch(`${apiUrl}/api/shows`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ title, start_time: new Date(Date.now() + 86_400_000).toISOString(), seat_map: seatMap }),
-  });
-  if (response.status !== 201) throw new Error(`create seated show: ${response.status} ${await response.text()}`);
-  return ((await response.json()) as { id: string }).id;
+  return createShowVia(apiUrl, { title, seat_map: seatMap });
 }
