@@ -110,17 +110,14 @@ export function SeatedHouseSeats({
             void block();
           }}
         >
-          <label>
-            <span>
-              Note <span class="muted">(why, for whom)</span>
-            </span>
-            <input
-              maxLength={500}
-              value={note}
-              onInput={(event) => setNote(event.currentTarget.value)}
-              data-field="block-note"
-            />
-          </label>
+          <TextField
+            label="Note"
+            hint="why, for whom"
+            maxLength={500}
+            value={note}
+            onChange={setNote}
+            field="block-note"
+          />
           <button type="submit" disabled={action.busy || !allFree} data-action="block">
             Block {selected.size > 0 ? plural(selected.size, 'seat') : 'seats'}
           </button>
@@ -135,17 +132,14 @@ export function SeatedHouseSeats({
             void comp();
           }}
         >
-          <label>
-            <span>
-              Customer reference <span class="muted">(optional)</span>
-            </span>
-            <input
-              maxLength={128}
-              value={customer}
-              onInput={(event) => setCustomer(event.currentTarget.value)}
-              data-field="comp-customer"
-            />
-          </label>
+          <TextField
+            label="Customer reference"
+            hint="optional"
+            maxLength={128}
+            value={customer}
+            onChange={setCustomer}
+            field="comp-customer"
+          />
           <button type="submit" class="secondary" disabled={action.busy || selected.size === 0} data-action="comp">
             Issue comp {selected.size > 0 ? `(${plural(selected.size, 'seat')})` : ''}
           </button>
@@ -231,17 +225,14 @@ export function GeneralHouseSeats({
         >
           <h3>Block seats</h3>
           <SeatCountField value={blockSeats} onChange={setBlockSeats} field="block-seats" />
-          <label>
-            <span>
-              Note <span class="muted">(why, for whom)</span>
-            </span>
-            <input
-              maxLength={500}
-              value={note}
-              onInput={(event) => setNote(event.currentTarget.value)}
-              data-field="block-note"
-            />
-          </label>
+          <TextField
+            label="Note"
+            hint="why, for whom"
+            maxLength={500}
+            value={note}
+            onChange={setNote}
+            field="block-note"
+          />
           <button type="submit" disabled={action.busy} data-action="block">
             Block seats
           </button>
@@ -271,17 +262,14 @@ export function GeneralHouseSeats({
               ))}
             </select>
           </label>
-          <label>
-            <span>
-              Customer reference <span class="muted">(optional)</span>
-            </span>
-            <input
-              maxLength={128}
-              value={customer}
-              onInput={(event) => setCustomer(event.currentTarget.value)}
-              data-field="comp-customer"
-            />
-          </label>
+          <TextField
+            label="Customer reference"
+            hint="optional"
+            maxLength={128}
+            value={customer}
+            onChange={setCustomer}
+            field="comp-customer"
+          />
           <button type="submit" class="secondary" disabled={action.busy} data-action="comp">
             Issue comp
           </button>
@@ -304,5 +292,29 @@ export function Outcome({ error, done }: { error: string | undefined; done: stri
     <p class={`outcome ${done ? 'notice' : 'outcome-empty'}`} role="status">
       {done ?? '\u00a0'}
     </p>
+  );
+}
+
+/** A block's note or a comp's customer reference: the same field in both house-seat forms. */
+function TextField(props: {
+  label: string;
+  hint: string;
+  maxLength: number;
+  value: string;
+  onChange: (value: string) => void;
+  field: string;
+}) {
+  return (
+    <label>
+      <span>
+        {props.label} <span class="muted">({props.hint})</span>
+      </span>
+      <input
+        maxLength={props.maxLength}
+        value={props.value}
+        onInput={(event) => props.onChange(event.currentTarget.value)}
+        data-field={props.field}
+      />
+    </label>
   );
 }
