@@ -5,9 +5,11 @@ COPY package.json package-lock.json ./
 COPY client/package.json ./client/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json vite.config.ts ./
+COPY scripts ./scripts
 COPY src ./src
 COPY client ./client
 COPY web ./web
+# Built here, once: the image runs `node dist/…` directly and never builds at start.
 RUN npm run build
 
 # Runtime stage: production dependencies, compiled code, the built web app (dist/web) and migrations only.
