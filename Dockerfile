@@ -12,7 +12,7 @@ COPY web ./web
 # Built here, once: the image runs `node dist/…` directly and never builds at start.
 RUN npm run build
 
-# Runtime stage: production dependencies, compiled code, the built web app (dist/web) and migrations only.
+# Runtime stage: production dependencies, compiled code, the built web app (dist/web) and the database code (db/: migrations and functions) only.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
@@ -20,7 +20,7 @@ COPY package.json package-lock.json ./
 COPY client/package.json ./client/
 RUN npm ci --omit=dev --omit=optional --no-audit --no-fund --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
-COPY migrations ./migrations
+COPY db ./db
 USER node
 EXPOSE 3000
 # The same image runs the worker: `node dist/worker.js`.

@@ -18,6 +18,16 @@ export default defineConfig({
         },
       },
       {
+        // The database's functions called directly (db/functions): named arguments, explicit
+        // instants, each test in a transaction rolled back after it; plpgsql_check over them all.
+        extends: true,
+        test: {
+          name: 'sql',
+          include: ['test/sql/**/*.test.ts'],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
         // Load, multi-process and fault tests: one file at a time, after the rest, so that
         // their load does not starve the timing of other files on a 2-core machine.
         extends: true,

@@ -42,7 +42,7 @@ try {
     for (let i = 0; i < count; i++) {
       const ids = Array.from({ length: size }, () => showId.slice(0, 8) + randomUUID().slice(8));
       await client.query(
-        `SELECT count(*) FROM hold_group($1, 120, NULL, $2::uuid[], $3::int[], $4::bytea[], $5::text[],
+        `SELECT count(*) FROM core.hold_group($1, 120, NULL, $2::uuid[], $3::int[], $4::bytea[], $5::text[],
                                          NULL, NULL, NULL, NULL, NULL)`,
         [showId, ids, ids.map(() => 1), ids.map(() => randomBytes(32)), ids.map(() => null)],
       );

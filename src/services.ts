@@ -16,7 +16,8 @@ import { ShowService } from './services/show.service.js';
 import { SeatPlans } from './services/seat-plans.js';
 import { HouseService } from './services/house.service.js';
 import { HouseRepository } from './repositories/house.repository.js';
-import { ShowLanes, type GroupCommitted } from './services/show-lanes.js';
+import { ShowLanes, type GroupCommitted } from './services/show-lanes/show-lanes.js';
+import { LocalWrites } from './services/local-writes.js';
 import { WebhookRepository } from './repositories/webhook.repository.js';
 import { WebhookDeliveryService } from './services/webhook-delivery.js';
 import { WebhookRelay } from './services/webhook-relay.js';
@@ -63,6 +64,7 @@ export function createServices({
   const leaseSeconds = Math.ceil(longestRequestMs(config) / 1000);
   const idempotency = new IdempotencyService(new IdempotencyRepository(pool, leaseSeconds));
   const plans = new SeatPlans(showRepository);
+  const localWrites = new LocalWrites();
   const lanes = new ShowLanes({
     pool,
     shows: showRepository,
@@ -77,6 +79,7 @@ export function createServices({
     maxStatements: Math.max(1, Math.floor(config.DB_POOL_SIZE / 2)),
     onGroupCommitted: onHoldGroupCommitted ?? (() => {}),
     plans,
+    localWrites,
     metrics,
     logger,
   });
@@ -93,8 +96,24 @@ export function createServices({
   metrics?.watchStreams(() => availability.size);
   const webhookDelivery = new WebhookDeliveryService(webhookRepository, config, logger, metrics);
   return {
-    shows: new ShowService(pool, showRepository, bookingRepository, idempotency, plans, config.SEAT_MAP_MAX_AGE_MS),
-    house: new HouseService(pool, showRepository, bookingRepository, new HouseRepository(), plans, idempotency),
+    shows: new ShowService(
+      pool,
+      showRepository,
+      bookingRepository,
+      idempotency,
+      plans,
+      localWrites,
+      config.SEAT_MAP_MAX_AGE_MS,
+    ),
+    house: new HouseService(
+      pool,
+      showRepository,
+      bookingRepository,
+      new HouseRepository(),
+      plans,
+      idempotency,
+      localWrites,
+    ),
     bookings: new BookingService(bookingRepository, lanes, plans),
     idempotency,
     expiry,

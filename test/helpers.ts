@@ -12,7 +12,7 @@ import { buildApp } from '../src/http/app.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics, type Metrics } from '../src/metrics.js';
 import { createServices, type Services } from '../src/services.js';
-import type { GroupCommitted } from '../src/services/show-lanes.js';
+import type { GroupCommitted } from '../src/services/show-lanes/show-lanes.js';
 import type { ScheduleDeliveries } from '../src/services/webhook.service.js';
 import { databaseUrl } from './global-setup.js';
 

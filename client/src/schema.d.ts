@@ -1237,7 +1237,10 @@ export interface paths {
                             seats: number;
                             /** @description The seats, on a show with a seat map (Section-Row-Number) */
                             seat_ids?: string[];
-                            /** @enum {unknown} */
+                            /**
+                             * @description A hold past its expires_at is EXPIRED
+                             * @enum {unknown}
+                             */
                             status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
                             /** @description The customer the storefront named when holding */
                             customer_ref?: string;
@@ -1690,7 +1693,10 @@ export interface paths {
                             seats: number;
                             /** @description The seats, on a show with a seat map (Section-Row-Number) */
                             seat_ids?: string[];
-                            /** @enum {unknown} */
+                            /**
+                             * @description A hold past its expires_at is EXPIRED
+                             * @enum {unknown}
+                             */
                             status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
                             /** @description The customer the storefront named when holding */
                             customer_ref?: string;
@@ -1918,7 +1924,10 @@ export interface paths {
                             seats: number;
                             /** @description The seats, on a show with a seat map (Section-Row-Number) */
                             seat_ids?: string[];
-                            /** @enum {unknown} */
+                            /**
+                             * @description A hold past its expires_at is EXPIRED
+                             * @enum {unknown}
+                             */
                             status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
                             /** @description The customer the storefront named when holding */
                             customer_ref?: string;
@@ -2240,7 +2249,10 @@ export interface paths {
                             seats: number;
                             /** @description The seats, on a show with a seat map (Section-Row-Number) */
                             seat_ids?: string[];
-                            /** @enum {unknown} */
+                            /**
+                             * @description A hold past its expires_at is EXPIRED
+                             * @enum {unknown}
+                             */
                             status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
                             /** @description The customer the storefront named when holding */
                             customer_ref?: string;
@@ -2562,7 +2574,10 @@ export interface paths {
                             seats: number;
                             /** @description The seats, on a show with a seat map (Section-Row-Number) */
                             seat_ids?: string[];
-                            /** @enum {unknown} */
+                            /**
+                             * @description A hold past its expires_at is EXPIRED
+                             * @enum {unknown}
+                             */
                             status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
                             /** @description The customer the storefront named when holding */
                             customer_ref?: string;
@@ -2887,7 +2902,10 @@ export interface paths {
                             seats: number;
                             /** @description The seats, on a show with a seat map (Section-Row-Number) */
                             seat_ids?: string[];
-                            /** @enum {unknown} */
+                            /**
+                             * @description A hold past its expires_at is EXPIRED
+                             * @enum {unknown}
+                             */
                             status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
                             /** @description The customer the storefront named when holding */
                             customer_ref?: string;
@@ -3918,7 +3936,10 @@ export interface paths {
                             seats: number;
                             /** @description The seats, on a show with a seat map (Section-Row-Number) */
                             seat_ids?: string[];
-                            /** @enum {unknown} */
+                            /**
+                             * @description A hold past its expires_at is EXPIRED
+                             * @enum {unknown}
+                             */
                             status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
                             /** @description The customer the storefront named when holding */
                             customer_ref?: string;
@@ -5854,7 +5875,10 @@ export interface webhooks {
                                 seats: number;
                                 /** @description The seats, on a show with a seat map (Section-Row-Number) */
                                 seat_ids?: string[];
-                                /** @enum {unknown} */
+                                /**
+                                 * @description A hold past its expires_at is EXPIRED
+                                 * @enum {unknown}
+                                 */
                                 status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
                                 /** @description The customer the storefront named when holding */
                                 customer_ref?: string;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Type, type Static } from 'typebox';
+import { bookingStatuses } from './booking-lifecycle.js';
 import { DateTime, Uuid } from './common.js';
 
 /** An opaque id of the customer from the storefront. */
@@ -10,8 +11,7 @@ export const CustomerRef = Type.String({
   description: "The storefront's opaque id of the customer: 1–128 printable characters",
 });
 
-export const bookingStatuses = ['PENDING', 'CONFIRMED', 'EXPIRED', 'CANCELLED'] as const;
-export type BookingStatus = (typeof bookingStatuses)[number];
+export { bookingStatuses, type BookingStatus } from './booking-lifecycle.js';
 
 /** A booking as the API shows it. */
 export const Booking = Type.Object({
@@ -21,7 +21,7 @@ export const Booking = Type.Object({
   seat_ids: Type.Optional(
     Type.Array(Type.String(), { description: 'The seats, on a show with a seat map (Section-Row-Number)' }),
   ),
-  status: Type.Enum(bookingStatuses),
+  status: Type.Enum(bookingStatuses, { description: 'A hold past its expires_at is EXPIRED' }),
   customer_ref: Type.Optional(Type.String({ description: 'The customer the storefront named when holding' })),
   comp: Type.Optional(Type.Literal(true, { description: 'A complimentary booking issued by the admin' })),
   late: Type.Optional(
@@ -41,21 +41,6 @@ export const HeldBooking = Type.Object({
   }),
 });
 export type HeldBooking = Static<typeof HeldBooking>;
-
-/** A booking row as stored, judged at some instant of the database clock. */
-export interface StoredBooking extends Booking {
-  hold_token_hash: Buffer;
-  /** PENDING and past expires_at at that instant: no longer a hold, swept or not. */
-  overdue: boolean;
-}
-
-/** The one mapping from a stored row to what a customer sees: an overdue hold is EXPIRED. */
-export function bookingAsSeen(row: StoredBooking): Booking {
-  const booking: Booking & Partial<Pick<StoredBooking, 'hold_token_hash' | 'overdue'>> = { ...row };
-  delete booking.hold_token_hash;
-  delete booking.overdue;
-  return row.overdue ? { ...booking, status: 'EXPIRED' } : booking;
-}
 
 /** The columns of a booking as the API shows it (asBooking maps a row of them). */
 export const BOOKING_COLUMNS =

@@ -1,16 +1,14 @@
 import { Type, type Static } from 'typebox';
 import { asBooking, Booking, type BookingStatus } from './booking.js';
+import { bookingEventTypes } from './booking-lifecycle.js';
 import { DateTime, Uuid } from './common.js';
 import { SeatBlock, Show } from './show.js';
 
-/** Every event the outbox records (migrations/1764400000000_outbox.sql writes them). */
-export const bookingEventTypes = [
-  'booking.held',
-  'booking.confirmed',
-  'booking.cancelled',
-  'booking.expired',
-  'booking.extended',
-] as const;
+/**
+ * Every event the outbox records (the triggers of db/functions write them). A booking's events are
+ * its lifecycle's (src/domain/booking-lifecycle.ts); the others are the shows' and the blocks'.
+ */
+export { bookingEventTypes };
 export const showEventTypes = ['show.created', 'show.updated', 'show.sold_out', 'show.back_on_sale'] as const;
 export const blockEventTypes = ['show.seats_blocked', 'show.seats_released'] as const;
 export const eventTypes = [...showEventTypes, ...blockEventTypes, ...bookingEventTypes] as const;

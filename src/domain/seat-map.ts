@@ -158,18 +158,27 @@ export class SeatPlan {
     return row && n <= row.length ? row.start + n - 1 : undefined;
   }
 
-  /** The seat numbers of the ids asked for, in that order; 400 naming those that are not in the map. */
-  seatNos(seatIds: readonly string[]): number[] {
+  /** The seat numbers of the ids asked for, in that order, or the ids that are not in the map. */
+  resolve(seatIds: readonly string[]): { seatNos: number[]; unknown?: undefined } | { unknown: string[] } {
     const unknown: string[] = [];
     const seatNos = seatIds.map((id) => this.seatNo(id) ?? (unknown.push(id), -1));
-    if (unknown.length > 0) {
-      throw new AppError('validation_failed', `Not seats of this show: ${unknown.slice(0, 20).join(', ')}`, {
-        errors: [{ path: 'body/seat_ids', message: `names seats not in the map: ${unknown.slice(0, 20).join(', ')}` }],
-        unknown_seat_ids: unknown,
-      });
-    }
-    return seatNos;
+    return unknown.length > 0 ? { unknown } : { seatNos };
   }
+
+  /** The seat numbers of the ids asked for, in that order; 400 naming those that are not in the map. */
+  seatNos(seatIds: readonly string[]): number[] {
+    const resolved = this.resolve(seatIds);
+    if (resolved.unknown) throw unknownSeats(resolved.unknown);
+    return resolved.seatNos;
+  }
+}
+
+/** 400 naming seats that are not in the map. */
+export function unknownSeats(unknown: string[]): AppError {
+  return new AppError('validation_failed', `Not seats of this show: ${unknown.slice(0, 20).join(', ')}`, {
+    errors: [{ path: 'body/seat_ids', message: `names seats not in the map: ${unknown.slice(0, 20).join(', ')}` }],
+    unknown_seat_ids: unknown,
+  });
 }
 
 function invalid(path: string, message: string): never {

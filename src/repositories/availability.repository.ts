@@ -32,7 +32,7 @@ export class AvailabilityRepository {
       `WITH asked AS (SELECT * FROM unnest($2::uuid[], $3::int[]) AS a(show_id, seat_no))
        SELECT s.id, s.seat_map_version, ${availabilityColumns},
               (SELECT jsonb_object_agg(st.seat_no,
-                        CASE WHEN st.state = 'H' AND b.status = 'PENDING' AND b.expires_at <= statement_timestamp()
+                        CASE WHEN st.state = 'H' AND core.lapsed(b.status, b.expires_at, statement_timestamp())
                              THEN 'F' ELSE st.state::text END)
                FROM asked a JOIN seats st ON st.show_id = a.show_id AND st.seat_no = a.seat_no
                LEFT JOIN bookings b ON b.id = st.booking_id
@@ -55,21 +55,12 @@ export class AvailabilityRepository {
     };
   }
 
-  /**
-   * The first position still in the outbox (older events may have been purged; null when it is
-   * empty), and the newest seq given out: what bounds a resume.
-   */
-  async bounds(): Promise<{ oldest: OutboxPosition | null; newestSeq: bigint }> {
-    const { rows } = await this.pool.query<{ tx: string | null; seq: string | null; newest: string | null }>(
-      `SELECT o.tx::text, o.seq::text, (SELECT max(seq) FROM outbox_events)::text AS newest
-       FROM (SELECT 1) one LEFT JOIN LATERAL (
-         SELECT tx, seq FROM outbox_events ORDER BY tx, seq LIMIT 1) o ON true`,
+  /** The first position still in the outbox (older events may have been purged; null when it is empty). */
+  async oldest(): Promise<OutboxPosition | null> {
+    const { rows } = await this.pool.query<OutboxPosition>(
+      'SELECT tx::text, seq::text FROM outbox_events ORDER BY tx, seq LIMIT 1',
     );
-    const row = rows[0]!;
-    return {
-      oldest: row.tx !== null && row.seq !== null ? { tx: row.tx, seq: row.seq } : null,
-      newestSeq: BigInt(row.newest ?? '0'),
-    };
+    return rows[0] ?? null;
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from '../db/pool.js';
-import { asBooking, BOOKING_COLUMNS, type Booking, type BookingStatus, type StoredBooking } from '../domain/booking.js';
+import { asBooking, BOOKING_COLUMNS, type Booking, type BookingStatus } from '../domain/booking.js';
 import type { ClaimRef, RecordedResponse } from './idempotency.repository.js';
 import type { DbInstant } from './show.repository.js';
 
@@ -88,6 +88,17 @@ const bookingColumnsOf = (alias: string) =>
   BOOKING_COLUMNS.split(', ')
     .map((column) => `${alias}.${column}`)
     .join(', ');
+/** A booking's columns as the API shows it at `at` (SQL): a lapsed hold is EXPIRED (core.status_at). */
+const seenColumns = (at: string) =>
+  BOOKING_COLUMNS.split(', ')
+    .map((column) => (column === 'status' ? `core.status_at(status, expires_at, ${at}) AS status` : column))
+    .join(', ');
+
+/** A booking as it is at the lock's instant, and the status its row still has (a lapsed hold's is PENDING). */
+export type LockedBooking = Booking & { storedStatus: BookingStatus };
+
+/** What a late confirm came to (core.confirm_late): confirmed, or why not. */
+export type LateOutcome = 'confirmed' | 'seats_taken' | 'customer_limit' | Exclude<GateOutcome, 'taken_over'>;
 
 type HoldGroupRow = Omit<Booking, 'id'> & {
   outcome: HoldOutcome;
@@ -118,20 +129,6 @@ function requestArrays(holds: GroupHold[]): unknown[] {
   ];
 }
 
-/**
- * A CTE (named seats_moved) that moves the seats of the seated bookings in CTE `source` (rows
- * with id, seat_nos and, for `state`/`owner`, status: aliased `e`) to `state` and `owner`,
- * recording the show's next seat_version on them. For the statements that change bookings'
- * status under the show's lock; the same statement moves seat_version by one.
- */
-function releaseSeats(source: string, state: string, owner: string): string {
-  return `seats_moved AS (
-         UPDATE seats st SET state = ${state}, booking_id = ${owner},
-           version = (SELECT seat_version + 1 FROM shows WHERE id = $1)
-         FROM ${source} e CROSS JOIN LATERAL unnest(e.seat_nos) AS r(seat_no)
-         WHERE st.show_id = $1 AND st.seat_no = r.seat_no AND st.booking_id = e.id)`;
-}
-
 function toResult({ outcome, available, reclaimed, allowed, salesStart, ...booking }: HoldGroupRow): GroupHoldResult {
   return {
     outcome,
@@ -147,8 +144,7 @@ export class BookingRepository {
   constructor(private readonly pool: Pool) {}
 
   /**
-   * Decides and writes a hold group in one statement (the hold_group function, see its
-   * migration): lock, reclaim overdue holds if short, first come first served, insert,
+   * Decides and writes a hold group in one statement (core.hold_group, db/functions/hold_group.sql): lock, reclaim overdue holds if short, first come first served, insert,
    * count, record the answers of keyed requests. On the pool it runs on its own
    * (autocommit): the show's lock is held for that one round trip. Inside a transaction that
    * holds the lock, pass its instant. One result per request, in order.
@@ -161,14 +157,14 @@ export class BookingRepository {
     now: DbInstant | null,
   ): Promise<GroupHoldResult[]> {
     const { rows } = await db.query<HoldGroupRow>(
-      `SELECT ${holdGroupColumns} FROM hold_group($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      `SELECT ${holdGroupColumns} FROM core.hold_group($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
       [showId, ttlSeconds, now, ...requestArrays(holds)],
     );
     return rows.map(toResult);
   }
 
   /**
-   * Writes a seated hold group in one statement (hold_seats, see its migration): the seats
+   * Writes a seated hold group in one statement (core.hold_seats, db/functions/hold_seats.sql): the seats
    * were chosen at seat version `version`; if the show's seats changed since, every result is
    * `stale` and nothing is written. Like holdGroup, on the pool it runs on its own.
    */
@@ -199,7 +195,7 @@ export class BookingRepository {
       `SELECT outcome, available, reclaimed, allowed, sales_start AS "salesStart",
               version_before::text AS "versionBefore", version_after::text AS "versionAfter", freed,
               id, show_id, seats, seat_ids, status, created_at, expires_at, updated_at
-       FROM hold_seats($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+       FROM core.hold_seats($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
       [
         showId,
         ttlSeconds,
@@ -245,7 +241,7 @@ export class BookingRepository {
     let end = 0;
     const ends = sorted.map((group) => (end += group.holds.length));
     const { rows } = await this.pool.query<HoldGroupRow>(
-      `SELECT ${holdGroupColumns} FROM hold_groups($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      `SELECT ${holdGroupColumns} FROM core.hold_groups($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
       [sorted.map((group) => group.showId), ends, ttlSeconds, ...requestArrays(sorted.flatMap((group) => group.holds))],
     );
     const results: GroupHoldResult[][] = groups.map(() => []);
@@ -258,10 +254,10 @@ export class BookingRepository {
   }
 
   /**
-   * Moves the PENDING holds of the show overdue at `now` (at most `limit` of them, or all;
-   * only those of `ids` when given) to EXPIRED and returns their seats to sale, in one statement. Caller holds the show's
-   * lock. Returns how many bookings expired, the seats freed, and how late each one was
-   * (seconds past its expires_at).
+   * Expires the show's holds lapsed at `now` (at most `limit` of them, or all; only those of `ids`
+   * when given) and returns their seats to sale: core.expire_overdue, what an expired hold means on
+   * every path. Caller holds the show's lock. Returns how many bookings expired, the seats freed,
+   * and how late each one was (seconds past its expires_at).
    */
   async expireOverdue(
     client: PoolClient,
@@ -270,57 +266,23 @@ export class BookingRepository {
     limit: number | null = null,
     ids: string[] | null = null,
   ): Promise<{ bookings: number; seats: number; lateSeconds: number[] }> {
-    const { rows } = await client.query<{ bookings: number; seats: number; lateSeconds: number[] }>(
-      `WITH expired AS (
-         UPDATE bookings SET status = 'EXPIRED', updated_at = $2::timestamptz
-         WHERE id IN (
-           SELECT id FROM bookings
-           WHERE show_id = $1 AND status = 'PENDING' AND expires_at <= $2::timestamptz
-             AND ($4::uuid[] IS NULL OR id = ANY($4::uuid[]))
-           LIMIT $3)
-         RETURNING id, seats, seat_nos, extract(epoch FROM $2::timestamptz - expires_at)::float8 AS late),
-       freed AS (
-         SELECT count(*)::int AS bookings, COALESCE(sum(seats), 0)::int AS seats,
-                COALESCE(array_agg(late), '{}') AS late, bool_or(seat_nos IS NOT NULL) AS seated
-         FROM expired),
-       counted AS (
-         UPDATE shows SET held_seats = held_seats - freed.seats,
-                          seat_version = seat_version + (freed.seated)::int
-         FROM freed WHERE id = $1 AND freed.seats > 0),
-       ${releaseSeats('expired', "'F'", 'NULL::uuid')}
-       SELECT bookings, seats, late AS "lateSeconds" FROM freed`,
+    const { rows } = await client.query<{ bookings: number; seats: number; lateSeconds: number[] | null }>(
+      'SELECT bookings, seats, late_seconds AS "lateSeconds" FROM core.expire_overdue($1, $2::timestamptz, $3, $4)',
       [showId, now, limit, ids],
     );
-    return rows[0] ?? { bookings: 0, seats: 0, lateSeconds: [] };
+    const row = rows[0]!;
+    return { bookings: row.bookings, seats: row.seats, lateSeconds: row.lateSeconds ?? [] };
   }
 
   /**
-   * Applies status changes decided under the show's lock, in one statement, and moves the
-   * show's counters by the seats of the rows actually moved, in the same statement. Each
-   * move is conditional: the booking must still be in `from` and, leaving PENDING for
-   * anything but EXPIRED, before its deadline at `now`. Returns the rows moved.
+   * Applies status changes decided under the show's lock, in one statement (core.move_bookings:
+   * each move conditional on the booking still being in `from` and allowed by the lifecycle, the
+   * show's counters and seats moved by the rows actually moved). Returns the rows moved.
    */
   async applyMoves(client: PoolClient, showId: string, moves: Move[], now: DbInstant): Promise<Booking[]> {
     const { rows } = await client.query<Booking>(
-      `WITH moved AS (
-         UPDATE bookings b SET status = m.to_status, updated_at = $5::timestamptz
-         FROM unnest($2::uuid[], $3::booking_status[], $4::booking_status[]) AS m(id, from_status, to_status)
-         WHERE b.id = m.id AND b.show_id = $1 AND b.status = m.from_status
-           AND (m.from_status <> 'PENDING' OR m.to_status = 'EXPIRED' OR b.expires_at > $5::timestamptz)
-           AND (m.to_status <> 'EXPIRED' OR b.expires_at <= $5::timestamptz)
-         RETURNING ${bookingColumnsOf('b')}, b.seat_nos, m.from_status),
-       counted AS (
-         UPDATE shows SET
-           held_seats = held_seats
-             - COALESCE((SELECT sum(seats) FROM moved WHERE from_status = 'PENDING'), 0),
-           confirmed_seats = confirmed_seats
-             + COALESCE((SELECT sum(seats) FROM moved WHERE status = 'CONFIRMED'), 0)
-             - COALESCE((SELECT sum(seats) FROM moved WHERE from_status = 'CONFIRMED'), 0),
-           seat_version = seat_version + (EXISTS (SELECT 1 FROM moved WHERE seat_nos IS NOT NULL))::int
-         WHERE id = $1),
-       ${releaseSeats('moved', "CASE WHEN e.status = 'CONFIRMED' THEN 'S' ELSE 'F' END", "CASE WHEN e.status = 'CONFIRMED' THEN e.id END")}
-       SELECT ${bookingColumns} FROM moved`,
-      [showId, moves.map((m) => m.id), moves.map((m) => m.from), moves.map((m) => m.to), now],
+      `SELECT ${bookingColumns} FROM core.move_bookings($1, $2::timestamptz, $3::uuid[], $4::booking_status[], $5::booking_status[])`,
+      [showId, now, moves.map((m) => m.id), moves.map((m) => m.from), moves.map((m) => m.to)],
     );
     return rows.map(asBooking);
   }
@@ -343,7 +305,11 @@ export class BookingRepository {
       `WITH target AS (
          SELECT id, LEAST($3::timestamptz + make_interval(secs => $4), created_at + make_interval(secs => $5)) AS until
          FROM bookings
-         WHERE id = ANY($2::uuid[]) AND show_id = $1 AND status = 'PENDING' AND expires_at > $3::timestamptz)
+         WHERE id = ANY($2::uuid[]) AND show_id = $1
+           -- In a status the lifecycle extends (a move to itself), as of now: a live hold.
+           AND EXISTS (SELECT 1 FROM core.booking_transitions t
+                       WHERE t.from_status = core.status_at(status, expires_at, $3::timestamptz)
+                         AND t.to_status = t.from_status))
        UPDATE bookings b SET expires_at = target.until, updated_at = $3::timestamptz
        FROM target WHERE b.id = target.id AND target.until > b.expires_at
        RETURNING ${bookingColumnsOf('b')}`,
@@ -353,27 +319,36 @@ export class BookingRepository {
   }
 
   /**
-   * Confirms late (late_confirm = 'reclaim') the EXPIRED bookings of `ids`, in that order, each
-   * only if its seats (seated) or as many seats (general admission) are free: the confirm_late
-   * function. Caller holds the show's lock and reclaimed its overdue holds. Returns the bookings
-   * as they are after, with whether each was confirmed.
+   * Confirms late (late_confirm = 'reclaim') the lapsed bookings of `ids`, in that order, each only
+   * if it passes the gates of a sale and its seats are free (core.confirm_late). Caller holds the
+   * show's lock. Returns each booking with its outcome (`confirmed`, or why not, with the seats its
+   * customer may still have), as it is after, and how many lapsed holds the statement expired.
    */
   async confirmLate(
     client: PoolClient,
     showId: string,
     ids: string[],
     now: DbInstant,
-  ): Promise<{ booking: Booking; confirmed: boolean }[]> {
-    const { rows: done } = await client.query<{ booking_id: string; confirmed: boolean }>(
-      'SELECT booking_id, confirmed FROM confirm_late($1, $2, $3::timestamptz)',
-      [showId, ids, now],
-    );
+  ): Promise<{ results: { booking: Booking; outcome: LateOutcome; allowed: number | null }[]; reclaimed: number }> {
+    const { rows: done } = await client.query<{
+      booking_id: string;
+      outcome: LateOutcome;
+      allowed: number | null;
+      reclaimed: number;
+    }>('SELECT booking_id, outcome, allowed, reclaimed FROM core.confirm_late($1, $2, $3::timestamptz)', [
+      showId,
+      ids,
+      now,
+    ]);
     // A statement does not see what a function it calls wrote: the rows are read after.
     const { rows } = await client.query<Booking>(`SELECT ${bookingColumns} FROM bookings WHERE id = ANY($1::uuid[])`, [
       done.map((row) => row.booking_id),
     ]);
     const byId = new Map(rows.map((row) => [row.id, asBooking(row)]));
-    return done.map((row) => ({ booking: byId.get(row.booking_id)!, confirmed: row.confirmed }));
+    return {
+      results: done.map((row) => ({ booking: byId.get(row.booking_id)!, outcome: row.outcome, allowed: row.allowed })),
+      reclaimed: done[0]?.reclaimed ?? 0,
+    };
   }
 
   /**
@@ -388,49 +363,46 @@ export class BookingRepository {
     after: { createdAt: string; id: string } | null,
   ): Promise<(Booking & { createdAtExact: string })[]> {
     const { rows } = await this.pool.query<Booking & { createdAtExact: string }>(
-      `SELECT * FROM (
-         SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "createdAtExact",
-                id, show_id, seats, seat_ids,
-                CASE WHEN status = 'PENDING' AND expires_at <= statement_timestamp() THEN 'EXPIRED' ELSE status END AS status,
-                customer_ref, comp, late, created_at, expires_at, updated_at
-         FROM bookings
-         WHERE show_id = $1 AND ($3::text IS NULL OR customer_ref = $3)
-           AND ($4::timestamptz IS NULL OR (created_at, id) > ($4::timestamptz, $5::uuid))
-         ORDER BY created_at, id) b
-       WHERE $2::booking_status IS NULL OR b.status = $2
-       ORDER BY b.created_at, b.id
+      `SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "createdAtExact",
+              ${seenColumns('statement_timestamp()')}
+       FROM bookings
+       WHERE show_id = $1 AND ($3::text IS NULL OR customer_ref = $3)
+         AND ($4::timestamptz IS NULL OR (created_at, id) > ($4::timestamptz, $5::uuid))
+         AND ($2::booking_status IS NULL OR core.status_at(status, expires_at, statement_timestamp()) = $2)
+       ORDER BY created_at, id
        LIMIT $6`,
       [showId, filter.status ?? null, filter.customerRef ?? null, after?.createdAt ?? null, after?.id ?? null, limit],
     );
     return rows.map(asBooking);
   }
 
-  /** Bookings of the show as stored, judged at `now`. Caller holds the show's lock. */
-  async findManyLocked(client: PoolClient, showId: string, ids: string[], now: DbInstant): Promise<StoredBooking[]> {
-    const { rows } = await client.query<StoredBooking>(
-      `SELECT ${bookingColumns}, hold_token_hash, (status = 'PENDING' AND expires_at <= $3::timestamptz) AS overdue
+  /**
+   * Bookings of the show as they are at `now` (a lapsed hold is EXPIRED), each with the status its
+   * row still has. Caller holds the show's lock.
+   */
+  async findManyLocked(client: PoolClient, showId: string, ids: string[], now: DbInstant): Promise<LockedBooking[]> {
+    const { rows } = await client.query<LockedBooking>(
+      `SELECT ${seenColumns('$3::timestamptz')}, status AS "storedStatus"
        FROM bookings WHERE id = ANY($2::uuid[]) AND show_id = $1`,
       [showId, ids, now],
     );
     return rows.map(asBooking);
   }
 
-  /** The booking as stored, judged at this statement's time. */
-  async findById(id: string): Promise<StoredBooking | null> {
-    const { rows } = await this.pool.query<StoredBooking>(
-      `SELECT ${bookingColumns}, hold_token_hash,
-              (status = 'PENDING' AND expires_at <= statement_timestamp()) AS overdue
-       FROM bookings WHERE id = $1`,
+  /** The booking as it is now (a lapsed hold is EXPIRED), with the hash of its token. */
+  async findById(id: string): Promise<(Booking & { hold_token_hash: Buffer }) | null> {
+    const { rows } = await this.pool.query<Booking & { hold_token_hash: Buffer }>(
+      `SELECT ${seenColumns('statement_timestamp()')}, hold_token_hash FROM bookings WHERE id = $1`,
       [id],
     );
     return rows[0] ? asBooking(rows[0]) : null;
   }
 
-  /** Milliseconds until the last PENDING hold of the show due at or before dueAt falls due; null if none. */
+  /** Milliseconds until the last hold of the show lapsed by dueAt falls due; null if none. */
   async msUntilLastDue(showId: string, dueAt: Date): Promise<number | null> {
     const { rows } = await this.pool.query<{ ms: number | null }>(
       `SELECT (extract(epoch FROM max(expires_at) - statement_timestamp()) * 1000)::float8 AS ms
-       FROM bookings WHERE show_id = $1 AND status = 'PENDING' AND expires_at <= $2`,
+       FROM bookings WHERE show_id = $1 AND core.lapsed(status, expires_at, $2)`,
       [showId, dueAt],
     );
     return rows[0]?.ms ?? null;

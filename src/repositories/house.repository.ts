@@ -68,7 +68,8 @@ export class HouseRepository {
 
   async activeBlocks(client: PoolClient, showId: string): Promise<SeatBlock[]> {
     const { rows } = await client.query<SeatBlock>(
-      `SELECT ${blockColumns} FROM seat_blocks WHERE show_id = $1 AND released_at IS NULL ORDER BY created_at, id`,
+      `SELECT ${blockColumns} FROM seat_blocks WHERE show_id = $1 AND released_at IS NULL AND seats > 0
+       ORDER BY created_at, id`,
       [showId],
     );
     return rows.map(asBlock);
@@ -81,7 +82,7 @@ export class HouseRepository {
   ): Promise<(SeatBlock & { seatNos: number[] | null }) | null> {
     const { rows } = await client.query<SeatBlock & { seatNos: number[] | null }>(
       `SELECT ${blockColumns}, seat_nos AS "seatNos" FROM seat_blocks
-       WHERE id = $2 AND show_id = $1 AND released_at IS NULL`,
+       WHERE id = $2 AND show_id = $1 AND released_at IS NULL AND seats > 0`,
       [showId, blockId],
     );
     return rows[0] ? (asBlock(rows[0]) as SeatBlock & { seatNos: number[] | null }) : null;
@@ -92,7 +93,7 @@ export class HouseRepository {
     const { rows } = await client.query<{ id: string }>(
       `WITH released AS (
          UPDATE seat_blocks SET released_at = $3::timestamptz
-         WHERE id = $2 AND show_id = $1 AND released_at IS NULL
+         WHERE id = $2 AND show_id = $1 AND released_at IS NULL AND seats > 0
          RETURNING id, seats, seat_nos),
        freed AS (
          UPDATE seats SET state = 'F', block_id = NULL, version = (SELECT seat_version + 1 FROM shows WHERE id = $1)
@@ -128,8 +129,9 @@ export class HouseRepository {
       customerRef: string | null;
     },
   ): Promise<Booking> {
+    // Blocked seats leave their blocks. A block the comps empty is used up, not released: its seats
+    // were sold, not put back on sale (no show.seats_released), and it is no longer listed.
     if (comp.seatNos) {
-      // Blocked seats leave their blocks; a block left empty is released.
       await client.query(
         `WITH taken AS (
            SELECT block_id, array_agg(seat_no) AS seat_nos FROM seats
@@ -141,18 +143,12 @@ export class HouseRepository {
            LEFT JOIN LATERAL unnest(b.seat_nos, b.seat_ids) WITH ORDINALITY AS k(seat_no, seat_id, ord)
              ON NOT k.seat_no = ANY (t.seat_nos)
            GROUP BY b.id)
-         UPDATE seat_blocks b SET seat_nos = kept.seat_nos, seat_ids = kept.seat_ids, seats = cardinality(kept.seat_nos),
-                                  released_at = CASE WHEN cardinality(kept.seat_nos) = 0 THEN $3::timestamptz END
+         UPDATE seat_blocks b SET seat_nos = kept.seat_nos, seat_ids = kept.seat_ids, seats = cardinality(kept.seat_nos)
          FROM kept WHERE b.id = kept.id`,
-        [showId, comp.seatNos, now],
+        [showId, comp.seatNos],
       );
     } else if (comp.fromBlock) {
-      await client.query(
-        `UPDATE seat_blocks SET seats = seats - $2,
-                                released_at = CASE WHEN seats = $2 THEN $3::timestamptz END
-         WHERE id = $1`,
-        [comp.fromBlock, comp.seats, now],
-      );
+      await client.query('UPDATE seat_blocks SET seats = seats - $2 WHERE id = $1', [comp.fromBlock, comp.seats]);
     }
     const { rows } = await client.query<Booking>(
       `WITH inserted AS (

@@ -77,9 +77,12 @@ export class OutboxRepository {
 
   /**
    * The changes of the shows `showIds` after `from`, in commit order. Only the seat ids are
-   * read out of each payload.
+   * read out of each payload. For one show, an ordered scan of its own events
+   * (outbox_events_of_show) that stops after `limit`: a resume from any position, however old,
+   * reads no more than it returns.
    */
   async changesAfter(from: OutboxPosition, showIds: string[], limit: number): Promise<OutboxPage<OutboxChange>> {
+    const ofShows = showIds.length === 1 ? 'e.show_id = $3::uuid' : 'e.show_id = ANY ($3::uuid[])';
     const { rows } = await this.pool.query<OutboxChange & { horizon: string }>(
       `SELECT e.seq::text, e.tx::text, e.type, e.show_id, e.occurred_at,
               CASE WHEN jsonb_typeof(e.data->'seat_ids') = 'array'
@@ -88,9 +91,9 @@ export class OutboxRepository {
        FROM (SELECT ${HORIZON} AS horizon) h
        LEFT JOIN LATERAL (
          SELECT * FROM outbox_events e
-         WHERE (e.tx, e.seq) > ($1::xid8, $2::bigint) AND e.tx < h.horizon AND e.show_id = ANY ($3::uuid[])
+         WHERE ${ofShows} AND (e.tx, e.seq) > ($1::xid8, $2::bigint) AND e.tx < h.horizon
          ORDER BY e.tx, e.seq LIMIT $4) e ON true`,
-      [from.tx, from.seq, showIds, limit],
+      [from.tx, from.seq, showIds.length === 1 ? showIds[0] : showIds, limit],
     );
     return page(rows, limit, from);
   }

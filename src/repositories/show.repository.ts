@@ -22,6 +22,9 @@ export interface ShowLock {
   lateConfirm: LateConfirmPolicy;
   /** shows.seat_map_version under the lock: a plan of another version numbers the seats otherwise. */
   mapVersion: number;
+  salesStart: Date | null;
+  /** The show's gate for the house (a block, a comp) at that instant (core.show_gate): null when it may take seats. */
+  houseGate: 'show_started' | null;
 }
 
 export interface CounterMismatch {
@@ -41,10 +44,23 @@ export interface SeatMismatch {
   problem: string;
 }
 
-// Seated shows: category counters = their seat rows; show counters = the sum of its
-// categories; a PENDING booking owns its seats held, a CONFIRMED one sold, any other none; a
-// seat's owner is a live booking of the same show that lists it.
+// Seated shows: the rows of each map with the number of their first seat (seats are numbered
+// through the map in order: sections, rows, then seats left to right, as SeatPlan numbers them);
+// category counters = their seat rows; show counters = the sum of its
+// categories; a booking owns its seats in the state its status gives them (the lifecycle,
+// core.booking_statuses: a PENDING hold's held, a CONFIRMED booking's sold), or none; a seat's
+// owner is a booking of the same show that lists it and whose status gives it that state; each
+// seat a booking or an active block names by id is the seat of that number on the map.
 const SEAT_MISMATCHES = `
+  WITH map_rows AS (
+    SELECT s.id AS show_id, (sec.value->>'name') || '-' || (r.value->>'label') || '-' AS prefix,
+           (r.value->>'seats')::integer AS seats,
+           coalesce(sum((r.value->>'seats')::integer) OVER (
+             PARTITION BY s.id ORDER BY sec.ord, r.ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::integer AS start
+    FROM shows s
+    CROSS JOIN LATERAL jsonb_array_elements(s.seat_map->'sections') WITH ORDINALITY AS sec(value, ord)
+    CROSS JOIN LATERAL jsonb_array_elements(sec.value->'rows') WITH ORDINALITY AS r(value, ord)
+    WHERE s.seat_map IS NOT NULL)
   SELECT c.show_id AS id,
          format('category %s: held_seats %s vs %s held seats, sold_seats %s vs %s sold seats, blocked_seats %s vs %s blocked seats',
                 c.name, c.held_seats, r.held, c.sold_seats, r.sold, c.blocked_seats, r.blocked) AS problem
@@ -82,17 +98,33 @@ const SEAT_MISMATCHES = `
   SELECT b.show_id, format('booking %s (%s) owns %s of its %s seats as it should', b.id, b.status, count(st.seat_no),
                            b.seats)
   FROM bookings b
+  JOIN core.booking_statuses bs ON bs.status = b.status
   LEFT JOIN seats st ON st.show_id = b.show_id AND st.seat_no = ANY (b.seat_nos) AND st.booking_id = b.id
-    AND st.state = CASE b.status WHEN 'CONFIRMED' THEN 'S'::"char" ELSE 'H'::"char" END
+    AND st.state = bs.seat_state
   WHERE b.seat_nos IS NOT NULL
-  GROUP BY b.id
-  HAVING count(st.seat_no) <> CASE WHEN b.status IN ('PENDING', 'CONFIRMED') THEN b.seats ELSE 0 END
+  GROUP BY b.id, bs.seat_state
+  HAVING count(st.seat_no) <> CASE WHEN bs.seat_state IS NOT NULL THEN b.seats ELSE 0 END
   UNION ALL
   SELECT st.show_id, format('seat %s is owned by booking %s, which does not hold it', st.seat_no, st.booking_id)
-  FROM seats st LEFT JOIN bookings b ON b.id = st.booking_id
+  FROM seats st LEFT JOIN bookings b ON b.id = st.booking_id LEFT JOIN core.booking_statuses bs ON bs.status = b.status
   WHERE st.booking_id IS NOT NULL
-    AND (b.show_id IS DISTINCT FROM st.show_id OR b.status NOT IN ('PENDING', 'CONFIRMED')
+    AND (b.show_id IS DISTINCT FROM st.show_id OR bs.seat_state IS DISTINCT FROM st.state
          OR NOT st.seat_no = ANY (b.seat_nos))
+  UNION ALL
+  SELECT x.show_id, format('%s %s names seat %s, which is seat number %s: %s on the map', x.what, x.id, x.seat_id,
+                           x.seat_no, coalesce(m.seat_id, 'none'))
+  FROM (
+    SELECT 'booking' AS what, b.id, b.show_id, u.seat_no, u.seat_id
+    FROM bookings b, unnest(b.seat_nos, b.seat_ids) AS u(seat_no, seat_id)
+    WHERE b.seat_nos IS NOT NULL AND u.seat_no >= 0
+    UNION ALL
+    SELECT 'block', k.id, k.show_id, u.seat_no, u.seat_id
+    FROM seat_blocks k, unnest(k.seat_nos, k.seat_ids) AS u(seat_no, seat_id)
+    WHERE k.seat_nos IS NOT NULL AND k.released_at IS NULL) x
+  LEFT JOIN LATERAL (
+    SELECT r.prefix || (x.seat_no - r.start + 1) AS seat_id FROM map_rows r
+    WHERE r.show_id = x.show_id AND x.seat_no >= r.start AND x.seat_no < r.start + r.seats) m ON true
+  WHERE m.seat_id IS DISTINCT FROM x.seat_id
   ORDER BY 1, 2`;
 
 export interface ShowPageCursor {
@@ -100,20 +132,20 @@ export interface ShowPageCursor {
   id: string;
 }
 
-// Overdue holds stop counting the instant they pass expires_at, before any worker
-// reclaims them: they are added back here. Only overdue PENDING rows are visited
-// (the partial index bookings_pending_by_show), which the sweep keeps few.
+// Lapsed holds stop counting the instant they pass expires_at, before any worker expires them:
+// they are added back here (core.lapsed). Only lapsed PENDING rows are visited (the partial index
+// bookings_pending_by_show), which the sweep keeps few.
 // Also what live availability sends (src/repositories/availability.repository.ts): the same numbers.
 export const availabilityColumns = `
   s.total_seats - s.held_seats - s.confirmed_seats - s.blocked_seats + COALESCE((
     SELECT sum(b.seats) FROM bookings b
-    WHERE b.show_id = s.id AND b.status = 'PENDING' AND b.expires_at <= statement_timestamp()
+    WHERE b.show_id = s.id AND core.lapsed(b.status, b.expires_at, statement_timestamp())
   ), 0)::int AS available_seats,
   CASE WHEN s.seat_map IS NOT NULL THEN (
     SELECT jsonb_object_agg(c.name, c.total_seats - c.held_seats - c.sold_seats - c.blocked_seats + COALESCE((
       SELECT count(*) FROM bookings b JOIN seats st
         ON st.show_id = b.show_id AND st.seat_no = ANY (b.seat_nos) AND st.booking_id = b.id
-      WHERE b.show_id = s.id AND b.status = 'PENDING' AND b.expires_at <= statement_timestamp()
+      WHERE b.show_id = s.id AND core.lapsed(b.status, b.expires_at, statement_timestamp())
         AND st.category = c.category), 0) ORDER BY c.category)
     FROM show_categories c WHERE c.show_id = s.id)
   END AS available_by_category`;
@@ -196,8 +228,11 @@ export class ShowRepository {
   }
 
   /** The show's seat map (null for general admission) and its version; undefined when there is no such show. */
-  async seating(id: string): Promise<{ map: SeatMap | null; mapVersion: number } | undefined> {
-    const { rows } = await this.pool.query<{ map: SeatMap | null; mapVersion: number }>(
+  async seating(
+    id: string,
+    db: Pool | PoolClient = this.pool,
+  ): Promise<{ map: SeatMap | null; mapVersion: number } | undefined> {
+    const { rows } = await db.query<{ map: SeatMap | null; mapVersion: number }>(
       'SELECT seat_map AS map, seat_map_version AS "mapVersion" FROM shows WHERE id = $1',
       [id],
     );
@@ -215,7 +250,7 @@ export class ShowRepository {
               (SELECT string_agg(o.state::text, '') FROM (
                  SELECT st.state FROM seats st WHERE st.show_id = s.id ORDER BY st.seat_no) o) AS states,
               (SELECT COALESCE(array_agg(n.seat_no), '{}') FROM bookings b, unnest(b.seat_nos) AS n(seat_no)
-               WHERE b.show_id = s.id AND b.status = 'PENDING' AND b.expires_at <= statement_timestamp()) AS overdue
+               WHERE b.show_id = s.id AND core.lapsed(b.status, b.expires_at, statement_timestamp())) AS overdue
        FROM shows s WHERE s.id = $1 AND s.seat_map IS NOT NULL`,
       [id],
     );
@@ -275,9 +310,11 @@ export class ShowRepository {
     // passed during the wait would be judged as not yet passed.
     // (The seat counters are read by the statements that move them: hold_group, under this lock.)
     const { rows } = await client.query<ShowLock>(
-      `WITH locked AS MATERIALIZED (SELECT id, late_confirm, seat_map_version FROM shows WHERE id = $1 FOR UPDATE),
-       granted AS MATERIALIZED (SELECT clock_timestamp() AS at, late_confirm, seat_map_version FROM locked)
-       SELECT at::text AS now, at AS "nowDate", late_confirm AS "lateConfirm", seat_map_version AS "mapVersion"
+      `WITH locked AS MATERIALIZED (
+         SELECT late_confirm, seat_map_version, start_time, sales_start, sales_end FROM shows WHERE id = $1 FOR UPDATE),
+       granted AS MATERIALIZED (SELECT clock_timestamp() AS at, * FROM locked)
+       SELECT at::text AS now, at AS "nowDate", late_confirm AS "lateConfirm", seat_map_version AS "mapVersion",
+              sales_start AS "salesStart", core.show_gate('house', at, start_time, sales_start, sales_end) AS "houseGate"
        FROM granted`,
       [id],
     );
@@ -330,19 +367,19 @@ export class ShowRepository {
     const { rows } = await this.pool.query<Omit<ShowSummary, 'by_category'> & { by_category?: unknown }>(
       `WITH overdue AS (
          SELECT b.id, b.seats, b.seat_nos FROM bookings b
-         WHERE b.show_id = $1 AND b.status = 'PENDING' AND b.expires_at <= statement_timestamp()),
+         WHERE b.show_id = $1 AND core.lapsed(b.status, b.expires_at, statement_timestamp())),
        overdue_seats AS (
          SELECT st.category, count(*)::int AS n FROM overdue o
          JOIN seats st ON st.show_id = $1 AND st.seat_no = ANY (o.seat_nos) AND st.booking_id = o.id
          GROUP BY st.category),
        counts AS (
-         SELECT count(*) FILTER (WHERE status = 'PENDING' AND expires_at > statement_timestamp())::int AS pending,
-                count(*) FILTER (WHERE status = 'CONFIRMED')::int AS confirmed,
-                count(*) FILTER (WHERE status = 'EXPIRED'
-                                 OR (status = 'PENDING' AND expires_at <= statement_timestamp()))::int AS expired,
-                count(*) FILTER (WHERE status = 'CANCELLED')::int AS cancelled,
-                count(*) FILTER (WHERE status = 'CONFIRMED' AND comp)::int AS comps
-         FROM bookings WHERE show_id = $1)
+         SELECT count(*) FILTER (WHERE b.status = 'PENDING')::int AS pending,
+                count(*) FILTER (WHERE b.status = 'CONFIRMED')::int AS confirmed,
+                count(*) FILTER (WHERE b.status = 'EXPIRED')::int AS expired,
+                count(*) FILTER (WHERE b.status = 'CANCELLED')::int AS cancelled,
+                count(*) FILTER (WHERE b.status = 'CONFIRMED' AND b.comp)::int AS comps
+         FROM (SELECT core.status_at(status, expires_at, statement_timestamp()) AS status, comp
+               FROM bookings WHERE show_id = $1) b)
        SELECT s.id AS show_id,
               jsonb_build_object(
                 'total', s.total_seats,
@@ -390,7 +427,7 @@ export class ShowRepository {
     return rows.map((row) => row.seat_no);
   }
 
-  /** A seated show's new map and seat numbering (remap_seats). Caller holds the show's lock. */
+  /** A seated show's new map and seat numbering (core.remap_seats). Caller holds the show's lock. */
   async remap(
     client: PoolClient,
     id: string,
@@ -398,7 +435,7 @@ export class ShowRepository {
     moves: { from: number; to: number }[],
     removed: number[],
   ): Promise<void> {
-    await client.query('SELECT remap_seats($1, $2::jsonb, $3, $4, $5, $6, $7, $8, $9)', [
+    await client.query('SELECT core.remap_seats($1, $2::jsonb, $3, $4, $5, $6, $7, $8, $9)', [
       id,
       JSON.stringify(plan.map),
       plan.total,
@@ -417,7 +454,7 @@ export class ShowRepository {
       `SELECT s.id FROM shows s
        WHERE s.held_seats > 0 AND EXISTS (
          SELECT 1 FROM bookings b
-         WHERE b.show_id = s.id AND b.status = 'PENDING' AND b.expires_at <= statement_timestamp())
+         WHERE b.show_id = s.id AND core.lapsed(b.status, b.expires_at, statement_timestamp()))
        LIMIT $1`,
       [limit],
     );
@@ -444,9 +481,9 @@ export class ShowRepository {
                 s.blocked_seats AS "blockedSeats"
          FROM shows s
          LEFT JOIN (
-           SELECT show_id, sum(seats) FILTER (WHERE status = 'PENDING') AS pending,
-                  sum(seats) FILTER (WHERE status = 'CONFIRMED') AS confirmed
-           FROM bookings GROUP BY show_id) b ON b.show_id = s.id
+           SELECT b.show_id, sum(b.seats) FILTER (WHERE bs.seats = 'held') AS pending,
+                  sum(b.seats) FILTER (WHERE bs.seats = 'sold') AS confirmed
+           FROM bookings b JOIN core.booking_statuses bs ON bs.status = b.status GROUP BY b.show_id) b ON b.show_id = s.id
          WHERE s.held_seats <> COALESCE(b.pending, 0)
             OR s.confirmed_seats <> COALESCE(b.confirmed, 0)
             OR s.held_seats + s.confirmed_seats + s.blocked_seats > s.total_seats

@@ -66,13 +66,12 @@ interface ShowChanges {
 // show's backlog is caught up over several ticks rather than in one long read.
 const PAGE = 5_000;
 const MAX_PAGES = 20;
-/** A Last-Event-ID with this many of its show's changes after it gets a reset snapshot instead. */
-export const MAX_REPLAY = 10_000;
 /**
- * …and so does one with more than this many events of any show after it (by seq): the replay
- * scans them all, while every stream of the process waits.
+ * A Last-Event-ID with this many of its show's changes after it gets a reset snapshot instead. The
+ * replay reads only its own show's events (the index outbox_events_of_show), at most this many,
+ * whatever position a client sends: a resume costs what it returns.
  */
-export const MAX_REPLAY_SCAN = 100_000n;
+export const MAX_REPLAY = 10_000;
 
 /**
  * Live availability for this process's open streams: it follows the outbox (the committed,
@@ -271,16 +270,12 @@ export class AvailabilityFeed {
     const seatedOf = new Map<string, Awaited<ReturnType<SeatPlans['get']>>>();
     const showIds = [...new Set([...changed.keys(), ...pending.map((stream) => stream.showId)])];
     for (const showId of showIds) seatedOf.set(showId, await plans.get(showId));
-    let bounds: { oldest: OutboxPosition | null; newestSeq: bigint } | null = null;
-    if ([...replays.values()].some((replay) => seatedOf.get(replay.showId))) bounds = await availability.bounds();
+    let oldest: OutboxPosition | null | undefined;
+    if ([...replays.values()].some((replay) => seatedOf.get(replay.showId))) oldest = await availability.oldest();
     for (const replay of replays.values()) {
-      if (!seatedOf.get(replay.showId) || !bounds) continue; // general admission: the snapshot is all there is
-      // Events it missed may have been purged, or it is so far behind (by the seqs given out
-      // since, an upper bound of the events to scan) that reading them would hold up every
-      // stream of this process: a reset snapshot instead, without reading.
-      replay.reset =
-        (bounds.oldest !== null && before(replay.from, bounds.oldest)) ||
-        bounds.newestSeq - BigInt(replay.from.seq) > MAX_REPLAY_SCAN;
+      if (!seatedOf.get(replay.showId) || oldest === undefined) continue; // general admission: the snapshot is all there is
+      // Events it missed may have been purged: a reset snapshot instead, without reading.
+      replay.reset = oldest !== null && before(replay.from, oldest);
       if (replay.reset) continue;
       let read;
       try {

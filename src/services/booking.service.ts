@@ -1,9 +1,9 @@
-import { bookingAsSeen, type Booking, type StoredBooking } from '../domain/booking.js';
+import type { Booking } from '../domain/booking.js';
+import type { CustomerAction } from '../domain/booking-lifecycle.js';
 import { AppError } from '../errors.js';
 import type { BookingRepository } from '../repositories/booking.repository.js';
 import { secretMatches } from '../secrets.js';
-import type { CustomerAction } from './booking-rules.js';
-import type { GrantedHold, LaneOptions, ShowLanes } from './show-lanes.js';
+import type { GrantedHold, LaneOptions, ShowLanes } from './show-lanes/show-lanes.js';
 import type { SeatPlans } from './seat-plans.js';
 
 /** What a hold asks for (the body of POST /api/shows/:id/book). */
@@ -53,6 +53,7 @@ export class BookingService {
       }
       return this.lanes.hold(showId, { seats: ask.seats ?? 1, customerRef }, options);
     }
+    // Seated: what the ids, category and section name is read in the show's lane, on its current map.
     if (seatIds !== undefined) {
       if (ask.seats !== undefined || category !== undefined || section !== undefined || allowSplit !== undefined) {
         throw new AppError('validation_failed', 'seat_ids names the seats: send it alone', {
@@ -61,26 +62,17 @@ export class BookingService {
           ],
         });
       }
-      const seating = { plan, seatNos: plan.seatNos(seatIds) };
-      return this.lanes.hold(showId, { seats: seatIds.length, seating, customerRef }, options);
-    }
-    if (category !== undefined && !plan.categories.includes(category)) {
-      throw new AppError('validation_failed', `The show has no category "${category}"`, {
-        errors: [{ path: 'body/category', message: `is not one of ${plan.categories.join(', ')}` }],
-      });
-    }
-    if (section !== undefined && !plan.rows.some((row) => row.section === section)) {
-      throw new AppError('validation_failed', `The show has no section "${section}"`, {
-        errors: [{ path: 'body/section', message: 'is not a section of the map' }],
-      });
+      return this.lanes.hold(showId, { seats: seatIds.length, seating: { seatIds }, customerRef }, options);
     }
     const count = ask.seats ?? 1;
-    const seating = { plan, best: { count, category, section, allowSplit } };
+    const seating = { best: { count, category, section, allowSplit } };
     return this.lanes.hold(showId, { seats: count, seating, customerRef }, options);
   }
 
   async get(id: string, caller: Caller): Promise<Booking> {
-    return bookingAsSeen(await this.authorized(id, caller));
+    const booking: Booking & { hold_token_hash?: Buffer } = await this.authorized(id, caller);
+    delete booking.hold_token_hash;
+    return booking;
   }
 
   confirm(id: string, caller: Caller, options?: LaneOptions<Booking>): Promise<Booking> {
@@ -105,7 +97,8 @@ export class BookingService {
     return this.lanes.act(showId, action, id, options);
   }
 
-  private async authorized(id: string, caller: Caller): Promise<StoredBooking> {
+  /** The booking as it is now (a lapsed hold is EXPIRED), if the caller may see and act on it. */
+  private async authorized(id: string, caller: Caller): Promise<Booking & { hold_token_hash: Buffer }> {
     if (!caller.isAdmin && !caller.presentedCredentials) {
       throw new AppError('unauthorized', 'Send the hold token in X-Hold-Token, or the admin key as a Bearer token');
     }

@@ -9,12 +9,15 @@ import type { ShowLock, ShowRepository } from '../repositories/show.repository.j
 import { hashSecret, newTokens } from '../secrets.js';
 import type { SeatPlans } from './seat-plans.js';
 import type { IdempotencyService, Recorder } from './idempotency.service.js';
+import type { LocalWrites } from './local-writes.js';
 
 /**
  * House seats and comps (admin). Each is one transaction under the show's lock, like every
- * change to a show's seats; the show's overdue holds are reclaimed first, so a seat whose hold
- * lapsed counts as free. A seated show's seat_version moves, so the API processes that keep
- * its seat states catch up before they choose again.
+ * change to a show's seats: it passes the house's gate (core.show_gate: not once the show has
+ * started), its seat ids are numbered on the map of the locked show (SeatPlans.underLock), and the
+ * show's lapsed holds are expired first, so a seat whose hold lapsed counts as free. A seated
+ * show's seat_version moves, so the API processes that keep its seat states catch up before they
+ * choose again.
  */
 export class HouseService {
   constructor(
@@ -24,11 +27,11 @@ export class HouseService {
     private readonly house: HouseRepository,
     private readonly plans: SeatPlans,
     private readonly idempotency: IdempotencyService,
+    private readonly localWrites: LocalWrites,
   ) {}
 
   async block(showId: string, request: NewBlock, recorder?: Recorder<SeatBlock>): Promise<SeatBlock> {
-    const plan = await this.seating(showId);
-    return this.locked(showId, recorder, async (client, show) => {
+    return this.takingSeats(showId, recorder, async (client, show, plan) => {
       const note = request.note ?? null;
       if (plan) {
         if (request.seat_ids === undefined || request.seats !== undefined) {
@@ -58,12 +61,11 @@ export class HouseService {
   }
 
   async blocks(showId: string): Promise<SeatBlock[]> {
-    await this.seating(showId);
+    if ((await this.plans.get(showId)) === undefined) throw new AppError('show_not_found');
     return withTransaction(this.pool, (client) => this.house.activeBlocks(client, showId));
   }
 
   async release(showId: string, blockId: string): Promise<void> {
-    await this.seating(showId);
     await this.locked(showId, undefined, async (client, show) => {
       if (!(await this.house.release(client, showId, blockId, show.now))) throw new AppError('block_not_found');
     });
@@ -71,12 +73,11 @@ export class HouseService {
 
   /** A complimentary booking, CONFIRMED at once, on free seats or on seats the house kept back. */
   async comp(showId: string, request: NewComp, recorder?: Recorder<Booking>): Promise<Booking> {
-    const plan = await this.seating(showId);
     const id = newBookingId(showId);
     // Nobody holds a comp's token: the admin key acts on it.
     const tokenHash = hashSecret(newTokens(1)[0]!);
     const customerRef = request.customer_ref ?? null;
-    return this.locked(showId, recorder, async (client, show) => {
+    return this.takingSeats(showId, recorder, async (client, show, plan) => {
       if (plan) {
         if (request.seat_ids === undefined || request.seats !== undefined || request.block_id !== undefined) {
           throw new AppError('validation_failed', 'A seated show comps seats by seat_ids', {
@@ -128,11 +129,19 @@ export class HouseService {
     });
   }
 
-  /** The show's plan (null: general admission); 404 when there is no such show. */
-  private async seating(showId: string): Promise<SeatPlan | null> {
-    const plan = await this.plans.get(showId);
-    if (plan === undefined) throw new AppError('show_not_found');
-    return plan;
+  /**
+   * Runs `work`, which takes seats, under the show's lock: the house's gate passed, with the plan
+   * of the locked show's map (null: general admission).
+   */
+  private takingSeats<T>(
+    showId: string,
+    recorder: Recorder<T> | undefined,
+    work: (client: PoolClient, show: ShowLock, plan: SeatPlan | null) => Promise<T>,
+  ): Promise<T> {
+    return this.locked(showId, recorder, async (client, show) => {
+      if (show.houseGate) throw new AppError('show_started', 'The show has started: its seats can no longer be taken');
+      return work(client, show, await this.plans.underLock(client, showId, show.mapVersion));
+    });
   }
 
   /** Runs `work` under the show's lock; with a recorder, its answer commits with it (Idempotency-Key). */
@@ -141,23 +150,21 @@ export class HouseService {
     recorder: Recorder<T> | undefined,
     work: (client: PoolClient, show: ShowLock) => Promise<T>,
   ): Promise<T> {
-    const result = await withTransaction(this.pool, async (client) => {
-      const show = await this.shows.lockInventory(client, showId);
-      if (!show) throw new AppError('show_not_found');
-      const plan = this.plans.known(showId);
-      if (plan && plan.mapVersion !== show.mapVersion) {
-        // The map changed through another process: seat ids would be read on the old numbering.
-        this.plans.forget(showId);
-        throw new AppError('service_unavailable', 'The seat map of the show changed; retry');
-      }
-      // A seat whose hold lapsed is free: reclaim those first.
-      await this.bookings.expireOverdue(client, showId, show.now);
-      const done = await work(client, show);
-      if (recorder) await this.idempotency.recordWithin(client, recorder, done);
-      return done;
-    });
-    if (recorder) recorder.claim.recorded = true; // committed with the change
-    return result;
+    try {
+      const result = await withTransaction(this.pool, async (client) => {
+        const show = await this.shows.lockInventory(client, showId);
+        if (!show) throw new AppError('show_not_found');
+        // A seat whose hold lapsed is free: those first.
+        await this.bookings.expireOverdue(client, showId, show.now);
+        const done = await work(client, show);
+        if (recorder) await this.idempotency.recordWithin(client, recorder, done);
+        return done;
+      });
+      if (recorder) recorder.claim.recorded = true; // committed with the change
+      return result;
+    } finally {
+      this.localWrites.wrote(showId);
+    }
   }
 
   /** 409 seats_taken naming the seats not in one of the `allowed` states. */

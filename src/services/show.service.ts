@@ -8,6 +8,7 @@ import type { BookingRepository } from '../repositories/booking.repository.js';
 import type { SeatPlans } from './seat-plans.js';
 import type { ShowPageCursor, ShowRepository } from '../repositories/show.repository.js';
 import type { IdempotencyService, Recorder } from './idempotency.service.js';
+import type { LocalWrites } from './local-writes.js';
 
 export interface ShowPage {
   shows: Show[];
@@ -64,8 +65,11 @@ export interface BookingPage {
 const MAX_SHARED_SEAT_MAPS = 256;
 
 export class ShowService {
-  /** Reads of seat maps in flight or recent, shared by the requests that come meanwhile. */
-  private readonly seatMaps = new Map<string, { readAt: number; map: Promise<SeatMapState> }>();
+  /**
+   * Reads of seat maps in flight or recent, shared by the requests that come meanwhile, each with
+   * the number of this process's last write to the show when it started (LocalWrites).
+   */
+  private readonly seatMaps = new Map<string, { readAt: number; wrote: number; map: Promise<SeatMapState> }>();
 
   /** @param seatMapMaxAgeMs how long requests share one read of a seat map (SEAT_MAP_MAX_AGE_MS) */
   constructor(
@@ -74,6 +78,7 @@ export class ShowService {
     private readonly bookings: BookingRepository,
     private readonly idempotency: IdempotencyService,
     private readonly plans: SeatPlans,
+    private readonly localWrites: LocalWrites,
     private readonly seatMapMaxAgeMs = 0,
   ) {}
 
@@ -84,44 +89,42 @@ export class ShowService {
    */
   async update(id: string, changes: ShowChanges): Promise<Show> {
     const { seat_map: seatMap, ...fields } = changes;
-    const plan = await this.plans.get(id);
-    if (plan === undefined) throw new AppError('show_not_found');
-    if (plan && fields.total_seats !== undefined) {
-      throw new AppError('show_seated', 'A seated show has the seats of its map: change seat_map instead');
-    }
-    if (!plan && seatMap !== undefined) {
-      throw new AppError('show_not_seated', 'The show has general admission: change total_seats instead');
-    }
     const newPlan = seatMap === undefined ? null : SeatPlan.fromInput(seatMap);
-    const updated = await withTransaction(this.pool, async (client) => {
-      const show = await this.shows.lockInventory(client, id);
-      if (!show) throw new AppError('show_not_found');
-      if (plan && plan.mapVersion !== show.mapVersion) {
-        // The map changed through another process: this one's plan numbers the seats otherwise.
-        this.plans.forget(id);
-        throw new AppError('service_unavailable', 'The seat map of the show changed; retry');
-      }
-      // A seat whose hold lapsed is not in use.
-      await this.bookings.expireOverdue(client, id, show.now);
-      if (fields.total_seats !== undefined) {
-        const inUse = await this.shows.seatsInUse(client, id);
-        if (fields.total_seats < inUse) {
-          throw new AppError('seats_in_use', `${inUse} seat(s) are held, sold or blocked`, { seats_in_use: inUse });
+    try {
+      return await withTransaction(this.pool, async (client) => {
+        const show = await this.shows.lockInventory(client, id);
+        if (!show) throw new AppError('show_not_found');
+        // The map of the locked show: it numbers the seats the new map renumbers.
+        const plan = await this.plans.underLock(client, id, show.mapVersion);
+        if (plan && fields.total_seats !== undefined) {
+          throw new AppError('show_seated', 'A seated show has the seats of its map: change seat_map instead');
         }
-      }
-      const outcome = await this.shows.update(client, id, fields, show.now);
-      if (outcome === 'start_time_in_past')
-        throw new AppError('start_time_in_past', 'start_time must be in the future');
-      if (outcome === 'sales_window') {
-        throw new AppError('validation_failed', 'sales_end must be after sales_start', {
-          errors: [{ path: 'body/sales_end', message: 'must be after sales_start' }],
-        });
-      }
-      if (newPlan && plan) await this.remap(client, id, plan, newPlan);
-      return this.shows.findById(id, client);
-    });
-    if (newPlan) this.plans.forget(id);
-    return updated!;
+        if (!plan && newPlan) {
+          throw new AppError('show_not_seated', 'The show has general admission: change total_seats instead');
+        }
+        // A seat whose hold lapsed is not in use.
+        await this.bookings.expireOverdue(client, id, show.now);
+        if (fields.total_seats !== undefined) {
+          const inUse = await this.shows.seatsInUse(client, id);
+          if (fields.total_seats < inUse) {
+            throw new AppError('seats_in_use', `${inUse} seat(s) are held, sold or blocked`, { seats_in_use: inUse });
+          }
+        }
+        const outcome = await this.shows.update(client, id, fields, show.now);
+        if (outcome === 'start_time_in_past')
+          throw new AppError('start_time_in_past', 'start_time must be in the future');
+        if (outcome === 'sales_window') {
+          throw new AppError('validation_failed', 'sales_end must be after sales_start', {
+            errors: [{ path: 'body/sales_end', message: 'must be after sales_start' }],
+          });
+        }
+        if (newPlan && plan) await this.remap(client, id, plan, newPlan);
+        return (await this.shows.findById(id, client))!;
+      });
+    } finally {
+      if (newPlan) this.plans.forget(id);
+      this.localWrites.wrote(id);
+    }
   }
 
   /**
@@ -221,16 +224,19 @@ export class ShowService {
    * A seated show's map with every seat's state, from one snapshot. During an on-sale thousands
    * of browsers poll the map of the same show; the requests of the last seatMapMaxAgeMs share one
    * read (a snapshot at most that old), so that reading 100,000 seats does not compete with the
-   * holds for the database.
+   * holds for the database. Never one that began before this process last changed the show: a
+   * buyer's map read right after their hold shows it.
    */
   seats(id: string): Promise<SeatMapState> {
     const now = Date.now();
+    const wrote = this.localWrites.version(id);
     const shared = this.seatMaps.get(id);
-    if (shared && now - shared.readAt < this.seatMapMaxAgeMs) return shared.map;
+    // A read that began before this process's last change to the show would show it late.
+    if (shared && now - shared.readAt < this.seatMapMaxAgeMs && shared.wrote === wrote) return shared.map;
     const map = this.readSeats(id);
     if (this.seatMapMaxAgeMs > 0) {
       this.seatMaps.delete(id); // most recent last
-      this.seatMaps.set(id, { readAt: now, map });
+      this.seatMaps.set(id, { readAt: now, wrote, map });
       if (this.seatMaps.size > MAX_SHARED_SEAT_MAPS) this.seatMaps.delete(this.seatMaps.keys().next().value!);
       // A failed read is not shared: the next request tries again.
       map.catch(() => {

@@ -12,6 +12,9 @@ import {
   type TestContext,
 } from '../helpers.js';
 import { SseStream } from '../support/sse.js';
+import type { Pool } from '../../src/db/pool.js';
+import { OutboxRepository, parsePosition } from '../../src/repositories/outbox.repository.js';
+import { MAX_REPLAY } from '../../src/services/availability-feed.js';
 
 // GET /api/shows/:id/availability/stream over a real socket (inject cannot stream), on the
 // in-process app and a real database: the outbox, the feed, the route.
@@ -47,6 +50,26 @@ const post = (url: string, payload?: object, headers: Record<string, string> = {
 const sameAs = (show: { available_seats: number; available_by_category?: Record<string, number> }) => (data: any) =>
   data.available_seats === show.available_seats &&
   JSON.stringify(data.available_by_category) === JSON.stringify(show.available_by_category);
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Actual Rows': number;
+  'Actual Loops': number;
+  'Rows Removed by Filter'?: number;
+  'Rows Removed by Index Recheck'?: number;
+  Plans?: PlanNode[];
+}
+
+/** Rows a plan read from `relation`: those its scans returned and those they read and threw away. */
+function rowsTouched(node: PlanNode, relation: string): number {
+  const own =
+    node['Relation Name'] === relation
+      ? (node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0) + (node['Rows Removed by Index Recheck'] ?? 0)) *
+        node['Actual Loops']
+      : 0;
+  return own + (node.Plans ?? []).reduce((sum, child) => sum + rowsTouched(child, relation), 0);
+}
 
 /** What an availability event says of a show, from GET /api/shows/:id. */
 function expected(show: { id: string; available_seats: number; available_by_category?: Record<string, number> }) {
@@ -235,6 +258,50 @@ describe('the stream of a show', () => {
       expect(reset.events[0], id).toBe(event); // no seats before it
       expect(event.data, id).toEqual({ ...expected(await getShow(showId)), reset: true });
     }
+  });
+
+  it("a resume from any position, however old or far, reads only its own show's events: no more than it returns", async () => {
+    const showId = await createSeated([{ label: 'A', seats: 4 }]);
+    const first = await open(showId);
+    const snapshot = await first.next('availability');
+    first.close();
+    expect((await post(`/api/shows/${showId}/book`, { seat_ids: ['Stalls-A-2'] })).statusCode).toBe(201);
+    // The rest of the outbox: 30,000 events of other shows after the snapshot.
+    await ctx.pool.query(
+      `INSERT INTO outbox_events (type, show_id, occurred_at, data)
+       SELECT 'booking.held', gen_random_uuid(), now(), '{}' FROM generate_series(1, 30000)`,
+    );
+    await ctx.pool.query('ANALYZE outbox_events');
+    // An id a client made up: a transaction before the snapshot's, with a sequence number far past any given out.
+    const made = `${BigInt(snapshot.id!.split('.')[0]!) - 1n}.9000000000000000000`;
+
+    // What such a resume reads: the replay's query, run under EXPLAIN ANALYZE.
+    const queries: { text: string; values: unknown[] }[] = [];
+    const spy = {
+      query: (text: string, values: unknown[]) => {
+        queries.push({ text, values });
+        return ctx.pool.query(text, values);
+      },
+    } as unknown as Pool;
+    const outbox = new OutboxRepository(spy);
+    // (Read up to the oldest transaction running in the cluster: other test files may hold one open a while.)
+    let read = await outbox.changesAfter(parsePosition(made)!, [showId], MAX_REPLAY);
+    for (let tries = 0; read.rows.length === 0 && tries < 100; tries++) {
+      await sleep(100);
+      read = await outbox.changesAfter(parsePosition(made)!, [showId], MAX_REPLAY);
+    }
+    expect(read.rows.map((row) => row.type)).toEqual(['booking.held']);
+    const { rows: plan } = await ctx.pool.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
+      `EXPLAIN (ANALYZE, FORMAT JSON) ${queries.at(-1)!.text}`,
+      queries.at(-1)!.values,
+    );
+    const touched = rowsTouched(plan[0]!['QUERY PLAN'][0].Plan, 'outbox_events');
+    expect(touched).toBeLessThanOrEqual(read.rows.length + 5);
+
+    // And the stream itself answers at once, with the show as it is.
+    const resumed = await open(showId, { 'last-event-id': made });
+    const numbers = await resumed.next('availability', sameAs(await getShow(showId)));
+    expect(numbers.data).toMatchObject(expected(await getShow(showId)));
   });
 
   it('holds back a change while an older transaction runs, then sends it: nothing committed later is passed', async () => {

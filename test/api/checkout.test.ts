@@ -356,7 +356,7 @@ describe('sales windows', () => {
     // hold_group judges a request at the instant it is given (the API gives none: the lock's).
     const outcomeAt = async (now: string) => {
       const { rows } = await ctx.pool.query<{ outcome: string }>(
-        `SELECT outcome FROM hold_group($1, 60, $2::timestamptz, ARRAY[$3::uuid], ARRAY[1], ARRAY[$4::bytea],
+        `SELECT outcome FROM core.hold_group($1, 60, $2::timestamptz, ARRAY[$3::uuid], ARRAY[1], ARRAY[$4::bytea],
                                         ARRAY[NULL::text], NULL, NULL, NULL, NULL, NULL)`,
         [show.id, now, randomUUID(), randomBytes(32)],
       );
@@ -372,7 +372,18 @@ describe('sales windows', () => {
 describe('once holds have expired', () => {
   // Every hold these tests need expired is made up front, and one wait lets them all lapse.
   const f = {} as Record<
-    'gaBack' | 'gaTaken' | 'gaRefuse' | 'gaCancelled' | 'seatedBack' | 'seatedTaken' | 'gaLimit' | 'seatedLimit',
+    | 'gaBack'
+    | 'gaTaken'
+    | 'gaRefuse'
+    | 'gaCancelled'
+    | 'seatedBack'
+    | 'seatedTaken'
+    | 'gaLimit'
+    | 'seatedLimit'
+    | 'lateLimit'
+    | 'seatedLateLimit'
+    | 'lateStarted'
+    | 'lateClosed',
     { show: Show; hold: Hold }
   >;
   beforeAll(async () => {
@@ -396,6 +407,14 @@ describe('once holds have expired', () => {
     f.gaLimit = { show, hold: await held(show.id, { seats: 2, customer_ref: 'alice' }) };
     show = await createSeated({ max_seats_per_customer: 2 });
     f.seatedLimit = { show, hold: await held(show.id, { seat_ids: ['S-B-1', 'S-B-2'], customer_ref: 'alice' }) };
+    show = await createShow({ ...reclaim, max_seats_per_customer: 2 });
+    f.lateLimit = { show, hold: await held(show.id, { seats: 2, customer_ref: 'bob' }) };
+    show = await createSeated({ ...reclaim, max_seats_per_customer: 2 });
+    f.seatedLateLimit = { show, hold: await held(show.id, { seat_ids: ['S-B-1', 'S-B-2'], customer_ref: 'bob' }) };
+    show = await createShow(reclaim, { total_seats: 3 });
+    f.lateStarted = { show, hold: await held(show.id) };
+    show = await createSeated(reclaim);
+    f.lateClosed = { show, hold: await held(show.id, { seat_ids: ['S-A-1'] }) };
     const last = Math.max(...Object.values(f).map(({ hold }) => Date.parse(hold.expires_at)));
     await sleep(last - Date.now() + 150);
   });
@@ -494,6 +513,40 @@ describe('once holds have expired', () => {
     // The seat it still had free is on sale to anyone.
     expect((await held(show.id, { seat_ids: ['S-A-2'] })).seat_ids).toEqual(['S-A-2']);
     expect((await seatStatus(show.id))['S-A']).toBe('FHHF');
+  });
+
+  it("a late confirm counts toward its customer's limit like a hold: refused past it, nothing sold", async () => {
+    for (const { show, hold } of [f.lateLimit, f.seatedLateLimit]) {
+      // The first hold lapsed; the customer holds as many again and buys them.
+      const again = await held(show.id, { seats: 2, customer_ref: 'bob' });
+      expect((await act(again, 'confirm')).statusCode).toBe(200);
+      const late = expectProblem(await act(hold, 'confirm'), 409, 'customer_limit_reached');
+      expect(late.seats_allowed).toBe(0);
+      expect(await storedStatus(hold.id)).toBe('EXPIRED');
+      const counted = await ctx.pool.query<{ seats: number }>(
+        `SELECT sum(seats)::int AS seats FROM bookings WHERE show_id = $1 AND customer_ref = 'bob' AND status = 'CONFIRMED'`,
+        [show.id],
+      );
+      expect(counted.rows[0]!.seats).toBe(2);
+      expect(await inventory(ctx.pool, show.id)).toMatchObject({ held: 0, confirmed: 2, confirmed_rows: 2 });
+    }
+  });
+
+  it('a late confirm passes the gate of any sale: refused once the show started or sales closed, like a hold', async () => {
+    // The show starts (its start_time moved into the past, as the clock would move it).
+    const started = f.lateStarted;
+    await ctx.pool.query("UPDATE shows SET start_time = now() - interval '1 minute' WHERE id = $1", [started.show.id]);
+    expectProblem(await book(started.show.id), 409, 'show_started');
+    expectProblem(await act(started.hold, 'confirm'), 409, 'show_started');
+    expect(await storedStatus(started.hold.id)).toBe('EXPIRED');
+    expect(await inventory(ctx.pool, started.show.id)).toMatchObject({ held: 0, confirmed: 0 });
+    // Sales close: the admin ends them now.
+    const closed = f.lateClosed;
+    expect((await patch(closed.show.id, { sales_end: new Date().toISOString() })).statusCode).toBe(200);
+    expectProblem(await book(closed.show.id, { seat_ids: ['S-A-2'] }), 409, 'sales_closed');
+    expectProblem(await act(closed.hold, 'confirm'), 409, 'sales_closed');
+    expect(await storedStatus(closed.hold.id)).toBe('EXPIRED');
+    expect((await seatStatus(closed.show.id))['S-A']).toBe('FFFF');
   });
 
   it("expired holds no longer count toward the customer's limit", async () => {

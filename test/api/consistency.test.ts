@@ -57,6 +57,19 @@ it("check:consistency checks a seated show's seats against its category counters
       `show ${show.id}: held_seats 2, confirmed_seats 0, blocked_seats 0, total_seats 4 vs 0 held, 0 sold, 0 blocked, 4 seats in its categories\n` +
       'checked 1 shows: 1 differ\n',
   );
+
+  // What numbering seats on an out-of-date map would leave: a booking that names one seat and owns another.
+  await ctx.pool.query('UPDATE show_categories SET held_seats = 2 WHERE show_id = $1', [show.id]);
+  const booking = held.json<{ id: string; seat_ids: string[] }>();
+  expect(booking.seat_ids).toEqual(['S-A-2', 'S-A-3']);
+  await ctx.pool.query(`UPDATE bookings SET seat_ids = ARRAY['S-A-1', 'S-A-3'] WHERE id = $1`, [booking.id]);
+  const misnamed = await checkConsistency(ctx.database.url);
+  expect(misnamed).toEqual({
+    code: 1,
+    output:
+      `show ${show.id}: booking ${booking.id} names seat S-A-1, which is seat number 1: S-A-2 on the map\n` +
+      'checked 1 shows: 1 differ\n',
+  });
 });
 
 it('check:consistency checks blocks and comps: blocked seats against active blocks', async () => {

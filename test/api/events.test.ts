@@ -140,6 +140,44 @@ describe('the outbox', () => {
     expect(events[2]!.data).toMatchObject({ block: { id: block.json().id, seat_ids: ['Stalls-A-1', 'Stalls-A-2'] } });
   });
 
+  it('a comp that takes every seat of a block is its booking.confirmed, never show.seats_released', async () => {
+    const seated = { id: await createSeatedShow(ctx.app) };
+    const general = await createShow(ctx.app, { total_seats: 5 });
+    const seatedBlock = await post(`/api/shows/${seated.id}/blocks`, admin, { seat_ids: ['Stalls-A-1', 'Stalls-A-2'] });
+    const generalBlock = await post(`/api/shows/${general.id}/blocks`, admin, { seats: 2 });
+    await newEvents();
+    const seatedComp = await post(`/api/shows/${seated.id}/comps`, admin, { seat_ids: ['Stalls-A-1', 'Stalls-A-2'] });
+    const generalComp = await post(`/api/shows/${general.id}/comps`, admin, {
+      seats: 2,
+      block_id: generalBlock.json().id,
+    });
+    expect([seatedComp.statusCode, generalComp.statusCode]).toEqual([201, 201]);
+    // The seats were sold, not put back on sale: receivers are told exactly that.
+    const events = await newEvents();
+    expect(types(events)).toEqual(['booking.confirmed', 'booking.confirmed']);
+    expect(events.map((event) => event.data)).toEqual([
+      { booking: seatedComp.json() },
+      { booking: generalComp.json() },
+    ]);
+    // The blocks are used up: no longer listed, and nothing to release.
+    for (const [show, block] of [
+      [seated.id, seatedBlock],
+      [general.id, generalBlock],
+    ] as const) {
+      const list = await ctx.app.inject({ method: 'GET', url: `/api/shows/${show}/blocks`, headers: admin });
+      expect(list.json()).toEqual([]);
+      const release = await ctx.app.inject({
+        method: 'DELETE',
+        url: `/api/shows/${show}/blocks/${block.json().id}`,
+        headers: admin,
+      });
+      expect(release.statusCode).toBe(404);
+    }
+    expect(await newEvents()).toEqual([]);
+    const available = await ctx.app.inject({ method: 'GET', url: `/api/shows/${general.id}` });
+    expect(available.json()).toMatchObject({ total_seats: 5, available_seats: 3 });
+  });
+
   it('reads in commit order: a transaction still running holds back every event after it', async () => {
     const show = await createShow(ctx.app, { total_seats: 5 });
     const other = await createShow(ctx.app, { total_seats: 5 });

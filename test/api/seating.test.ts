@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool, poolLimits } from '../../src/db/pool.js';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
 import { SeatPlans } from '../../src/services/seat-plans.js';
 import {
@@ -10,6 +11,7 @@ import {
   inventory,
   sleep,
   startTestApp,
+  buildTestApp,
   type TestContext,
 } from '../helpers.js';
 import type { SeatMapInput as SeatMap } from '../../src/domain/seat-map.js';
@@ -340,8 +342,11 @@ describe('seat plans', () => {
 });
 
 describe('seat map reads', () => {
-  it('requests within SEAT_MAP_MAX_AGE_MS share one snapshot; later ones read again', async () => {
+  it("requests within SEAT_MAP_MAX_AGE_MS share one snapshot, but never one older than the process's own change", async () => {
     const sharing = await startTestApp({ SEAT_MAP_MAX_AGE_MS: '60000' });
+    // A second API process on the same database: its changes reach the first one's reads late.
+    const otherPool = createPool(sharing.database.url, poolLimits(sharing.config));
+    const other = await buildTestApp(sharing.config, otherPool);
     try {
       const created = await sharing.app.inject({
         method: 'POST',
@@ -359,11 +364,28 @@ describe('seat map reads', () => {
           sections: { rows: { status: string }[] }[];
         }>().sections[0]!.rows[0]!.status;
       expect(await read()).toBe('FFF');
-      const hold = await sharing.app.inject({ method: 'POST', url: `/api/shows/${id}/book`, payload: { seats: 1 } });
-      expect(hold.statusCode).toBe(201);
-      // Within the minute: the snapshot read before the hold (the other tests read with 0: at once).
+      const elsewhere = await other.app.inject({
+        method: 'POST',
+        url: `/api/shows/${id}/book`,
+        payload: { seat_ids: ['S-A-1'] },
+      });
+      expect(elsewhere.statusCode).toBe(201);
+      // Within the minute: the snapshot read before the other process's hold (the other tests read with 0: at once).
       expect(await read()).toBe('FFF');
+      // A hold through this process: its next read shows it (and what the snapshot missed).
+      const own = await sharing.app.inject({
+        method: 'POST',
+        url: `/api/shows/${id}/book`,
+        payload: { seat_ids: ['S-A-3'] },
+      });
+      expect(own.statusCode).toBe(201);
+      expect(await read()).toBe('HFH');
+      // …and that read is shared again.
+      await other.app.inject({ method: 'POST', url: `/api/shows/${id}/book`, payload: { seat_ids: ['S-A-2'] } });
+      expect(await read()).toBe('HFH');
     } finally {
+      await other.app.close();
+      await otherPool.end();
       await sharing.close();
     }
   });
@@ -386,7 +408,7 @@ describe('the database keeps every seat in at most one live booking', () => {
     ]);
     // A buggy API process that believes S-A-1 free: the group holds nothing.
     const { rows: results } = await ctx.pool.query(
-      `SELECT outcome, id FROM hold_seats($1, 60, NULL, 0, $2, ARRAY[$3::uuid], ARRAY[1], ARRAY[0], ARRAY[1], ARRAY['S-A-1'],
+      `SELECT outcome, id FROM core.hold_seats($1, 60, NULL, 0, $2, ARRAY[$3::uuid], ARRAY[1], ARRAY[0], ARRAY[1], ARRAY['S-A-1'],
                                          ARRAY[sha256('x')], ARRAY[NULL::text], NULL, NULL, NULL, NULL, NULL)`,
       [show.id, rows[0]!.v, randomUUID()],
     );

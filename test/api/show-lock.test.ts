@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool } from '../../src/db/pool.js';
 import {
   admin,
+  createSeatedShow,
   createShow,
   expectProblem,
   hold,
@@ -348,6 +349,55 @@ describe('no wait is unbounded', () => {
     expect((await book(show.id, {}, throwing)).statusCode).toBe(201);
     expect((await book(show.id, {}, throwing)).statusCode).toBe(201);
     expect(calls).toBe(2);
+  });
+});
+
+describe('a group that fails part way', () => {
+  it('answers each request as what committed: a seated hold an earlier statement of the group wrote is 201, not 503', async () => {
+    const seller = await app({ HOLD_TTL_SECONDS: '60' });
+    const showId = await createSeatedShow(seller.app, [{ label: 'A', seats: 4 }], 'S');
+    const seatHold = (payload: object) =>
+      seller.app.inject({ method: 'POST', url: `/api/shows/${showId}/book`, payload });
+    // A hold on S-A-1 that lapsed without this process knowing (its deadline moved into the past).
+    const lapsed = await seatHold({ seat_ids: ['S-A-1'] });
+    expect(lapsed.statusCode).toBe(201);
+    const paid = await seatHold({ seat_ids: ['S-A-4'] });
+    await seller.pool.query(
+      `UPDATE bookings SET created_at = created_at - interval '1 hour', expires_at = now() - interval '1 second'
+       WHERE id = $1`,
+      [lapsed.json().id],
+    );
+    // A fault for the group's second statement: the hold of customer "doomed" cannot be written.
+    await seller.pool.query(`CREATE FUNCTION public.refuse_doomed() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.customer_ref = 'doomed' THEN RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$`);
+    await seller.pool.query(
+      'CREATE TRIGGER refuse_doomed BEFORE INSERT ON bookings FOR EACH ROW EXECUTE FUNCTION public.refuse_doomed()',
+    );
+    // One group: "doomed" asks for S-A-1 (taken, as this process believes), "fine" for S-A-2. The
+    // first statement expires the lapsed hold and holds S-A-2 (committed); S-A-1 came free, so
+    // "doomed" is chosen again, and that second statement fails. (A confirm before them, waiting on
+    // the show's lock, makes them wait together; a confirm expires no one else's hold.)
+    const lock = await lockShow(seller, showId);
+    const first = act(paid.json().id, 'confirm', paid.json().hold_token, seller);
+    await lockWaiters(seller.pool, 1);
+    const doomed = seatHold({ seat_ids: ['S-A-1'], customer_ref: 'doomed' });
+    const fine = seatHold({ seat_ids: ['S-A-2'] });
+    await sleep(200);
+    await lock.release();
+    expect((await first).statusCode).toBe(200);
+    const [doomedAnswer, fineAnswer] = await Promise.all([doomed, fine]);
+    expectProblem(doomedAnswer, 503, 'service_unavailable');
+    expect(fineAnswer.statusCode, fineAnswer.body).toBe(201);
+    const { rows } = await seller.pool.query<{ id: string; status: string; seat_ids: string[] }>(
+      "SELECT id, status, seat_ids FROM bookings WHERE show_id = $1 AND status <> 'EXPIRED' ORDER BY seat_ids",
+      [showId],
+    );
+    expect(rows).toEqual([
+      { id: fineAnswer.json().id, status: 'PENDING', seat_ids: ['S-A-2'] },
+      { id: paid.json().id, status: 'CONFIRMED', seat_ids: ['S-A-4'] },
+    ]);
+    // The token answered works: the committed hold is the client's.
+    expect((await act(fineAnswer.json().id, 'confirm', fineAnswer.json().hold_token, seller)).statusCode).toBe(200);
   });
 });
 

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { RouteContext } from './context.js';
 import { HeldBooking } from '../../domain/booking.js';
 import { NewShow, SeatMapState, Show } from '../../domain/show.js';
-import type { GrantedHold } from '../../services/show-lanes.js';
+import type { GrantedHold } from '../../services/show-lanes/show-lanes.js';
 import type { Answer } from '../../services/idempotency.service.js';
 import { sendAnswer } from '../idempotency.js';
 import {

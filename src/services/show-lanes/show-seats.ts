@@ -1,5 +1,5 @@
-import type { SeatPlan } from '../domain/seat-map.js';
-import type { SeatStates } from '../repositories/show.repository.js';
+import type { SeatPlan } from '../../domain/seat-map.js';
+import type { SeatStates } from '../../repositories/show.repository.js';
 
 const FREE = 0x46; // 'F'
 
