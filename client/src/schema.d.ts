@@ -1887,7 +1887,7 @@ export interface paths {
         put?: never;
         /**
          * Confirm a held booking
-         * @description PENDING → CONFIRMED before expires_at. Confirming a confirmed booking again answers 200 with it. After expires_at: 409 hold_expired and the booking is EXPIRED.
+         * @description PENDING → CONFIRMED before expires_at. Confirming a confirmed booking again answers 200 with it. After expires_at: 409 hold_expired and the booking is EXPIRED; on a show whose late_confirm is reclaim, the same seats are sold (200, late: true) if a new hold of them would be: else 409 show_started, sales_not_open, sales_closed or customer_limit_reached, as for a hold, or 409 hold_expired with reclaimable: false when its seats are taken.
          */
         post: {
             parameters: {
@@ -3272,7 +3272,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A show's blocks (admin) */
+        /**
+         * A show's blocks (admin)
+         * @description The blocks that still keep seats back: not released, nor used up by comps.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -3436,7 +3439,7 @@ export interface paths {
         put?: never;
         /**
          * Keep seats back: house seats (admin)
-         * @description seat_ids on a seated show (each must be free: 409 seats_taken naming those held, sold or blocked), seats on a general-admission show (409 sold_out when fewer are free). Blocked seats are never on sale (B in the seat map) until the block is released.
+         * @description seat_ids on a seated show (each must be free: 409 seats_taken naming those held, sold or blocked), seats on a general-admission show (409 sold_out when fewer are free). Blocked seats are never on sale (B in the seat map) until the block is released. Once the show has started: 409 show_started.
          */
         post: {
             parameters: {
@@ -3723,7 +3726,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Release a block: its seats go back on sale (admin) */
+        /**
+         * Release a block: its seats go back on sale (admin)
+         * @description A block released already, or used up by comps (its seats were sold): 404 block_not_found.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -3883,7 +3889,7 @@ export interface paths {
         put?: never;
         /**
          * Issue a complimentary booking, CONFIRMED at once (admin)
-         * @description seat_ids on a seated show (each free or blocked; blocked seats leave their block), or seats on a general-admission show (free ones, or from block_id). The booking has comp: true.
+         * @description seat_ids on a seated show (each free or blocked; blocked seats leave their block), or seats on a general-admission show (free ones, or from block_id). The booking has comp: true. A block the comps empty is used up: it is no longer listed, and no show.seats_released is sent (its seats were sold). Once the show has started: 409 show_started.
          */
         post: {
             parameters: {

@@ -114,7 +114,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
       schema: {
         summary: 'Keep seats back: house seats (admin)',
         description:
-          'seat_ids on a seated show (each must be free: 409 seats_taken naming those held, sold or blocked), seats on a general-admission show (409 sold_out when fewer are free). Blocked seats are never on sale (B in the seat map) until the block is released.',
+          'seat_ids on a seated show (each must be free: 409 seats_taken naming those held, sold or blocked), seats on a general-admission show (409 sold_out when fewer are free). Blocked seats are never on sale (B in the seat map) until the block is released. Once the show has started: 409 show_started.',
         tags: ['admin'],
         security: admin,
         params: IdParams,
@@ -136,6 +136,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
       onRequest: auth.requireAdmin,
       schema: {
         summary: "A show's blocks (admin)",
+        description: 'The blocks that still keep seats back: not released, nor used up by comps.',
         tags: ['admin'],
         security: admin,
         params: IdParams,
@@ -152,6 +153,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
       onRequest: auth.requireAdmin,
       schema: {
         summary: 'Release a block: its seats go back on sale (admin)',
+        description: 'A block released already, or used up by comps (its seats were sold): 404 block_not_found.',
         tags: ['admin'],
         security: admin,
         params: Type.Object({ id: Uuid, blockId: Uuid }),
@@ -174,7 +176,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
       schema: {
         summary: 'Issue a complimentary booking, CONFIRMED at once (admin)',
         description:
-          'seat_ids on a seated show (each free or blocked; blocked seats leave their block), or seats on a general-admission show (free ones, or from block_id). The booking has comp: true.',
+          'seat_ids on a seated show (each free or blocked; blocked seats leave their block), or seats on a general-admission show (free ones, or from block_id). The booking has comp: true. A block the comps empty is used up: it is no longer listed, and no show.seats_released is sent (its seats were sold). Once the show has started: 409 show_started.',
         tags: ['admin'],
         security: admin,
         params: IdParams,

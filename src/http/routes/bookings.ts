@@ -32,7 +32,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
       action: 'confirm',
       summary: 'Confirm a held booking',
       description:
-        'PENDING → CONFIRMED before expires_at. Confirming a confirmed booking again answers 200 with it. After expires_at: 409 hold_expired and the booking is EXPIRED.',
+        'PENDING → CONFIRMED before expires_at. Confirming a confirmed booking again answers 200 with it. After expires_at: 409 hold_expired and the booking is EXPIRED; on a show whose late_confirm is reclaim, the same seats are sold (200, late: true) if a new hold of them would be: else 409 show_started, sales_not_open, sales_closed or customer_limit_reached, as for a hold, or 409 hold_expired with reclaimable: false when its seats are taken.',
     },
     {
       action: 'extend',
