@@ -5,19 +5,20 @@
 CREATE FUNCTION core.booking_seats_owned() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-  -- The booking as it is at commit: NEW is the row as one change left it, and a transaction may
-  -- change it again (a late confirm expires a hold, then confirms it).
-  b bookings%ROWTYPE;
-  v_state "char";
-  v_owned integer;
+  v record;
 BEGIN
-  SELECT * INTO b FROM bookings WHERE id = NEW.id;
-  SELECT s.seat_state INTO v_state FROM core.booking_statuses s WHERE s.status = b.status;
-  SELECT count(*) INTO v_owned FROM seats st
-  WHERE st.show_id = b.show_id AND st.seat_no = ANY (b.seat_nos) AND st.booking_id = b.id
-    AND (v_state IS NULL OR st.state = v_state);
-  IF v_owned <> (CASE WHEN v_state IS NULL THEN 0 ELSE cardinality(b.seat_nos) END) THEN
-    RAISE EXCEPTION 'booking % (%) owns % of its % seats', b.id, b.status, v_owned, cardinality(b.seat_nos)
+  -- The booking as it is at commit (NEW is the row as one change left it, and a transaction may
+  -- change it again: a late confirm expires a hold, then confirms it), the state its status gives
+  -- its seats, and how many of them it owns in that state.
+  SELECT b.id, b.status, cardinality(b.seat_nos) AS seats, s.seat_state,
+         (SELECT count(*) FROM seats st
+          WHERE st.show_id = b.show_id AND st.seat_no = ANY (b.seat_nos) AND st.booking_id = b.id
+            AND (s.seat_state IS NULL OR st.state = s.seat_state)) AS owned
+  INTO v
+  FROM bookings b JOIN core.booking_statuses s ON s.status = b.status
+  WHERE b.id = NEW.id;
+  IF v.owned <> (CASE WHEN v.seat_state IS NULL THEN 0 ELSE v.seats END) THEN
+    RAISE EXCEPTION 'booking % (%) owns % of its % seats', v.id, v.status, v.owned, v.seats
       USING ERRCODE = 'integrity_constraint_violation';
   END IF;
   RETURN NULL;
