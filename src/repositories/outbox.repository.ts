@@ -77,12 +77,33 @@ export class OutboxRepository {
 
   /**
    * The changes of the shows `showIds` after `from`, in commit order. Only the seat ids are
-   * read out of each payload. For one show, an ordered scan of its own events
-   * (outbox_events_of_show) that stops after `limit`: a resume from any position, however old,
-   * reads no more than it returns.
+   * read out of each payload.
    */
   async changesAfter(from: OutboxPosition, showIds: string[], limit: number): Promise<OutboxPage<OutboxChange>> {
-    const ofShows = showIds.length === 1 ? 'e.show_id = $3::uuid' : 'e.show_id = ANY ($3::uuid[])';
+    return this.changes(from, 'e.show_id = ANY ($3::uuid[])', showIds, limit);
+  }
+
+  /**
+   * The changes of one seated show's seats after `from`, in commit order, and its show.updated
+   * (its map may have changed): what a stream resuming from a Last-Event-ID replays. An ordered
+   * scan of the show's own such events (outbox_events_seat_changes_of_show) that stops after
+   * `limit`: a resume from any position, however old or far, reads no more than it returns.
+   */
+  async seatChangesAfter(from: OutboxPosition, showId: string, limit: number): Promise<OutboxPage<OutboxChange>> {
+    return this.changes(
+      from,
+      `e.show_id = $3::uuid AND (jsonb_typeof(e.data->'seat_ids') = 'array' OR e.type = 'show.updated')`,
+      showId,
+      limit,
+    );
+  }
+
+  private async changes(
+    from: OutboxPosition,
+    which: string,
+    shows: string | string[],
+    limit: number,
+  ): Promise<OutboxPage<OutboxChange>> {
     const { rows } = await this.pool.query<OutboxChange & { horizon: string }>(
       `SELECT e.seq::text, e.tx::text, e.type, e.show_id, e.occurred_at,
               CASE WHEN jsonb_typeof(e.data->'seat_ids') = 'array'
@@ -91,9 +112,9 @@ export class OutboxRepository {
        FROM (SELECT ${HORIZON} AS horizon) h
        LEFT JOIN LATERAL (
          SELECT * FROM outbox_events e
-         WHERE ${ofShows} AND (e.tx, e.seq) > ($1::xid8, $2::bigint) AND e.tx < h.horizon
+         WHERE ${which} AND (e.tx, e.seq) > ($1::xid8, $2::bigint) AND e.tx < h.horizon
          ORDER BY e.tx, e.seq LIMIT $4) e ON true`,
-      [from.tx, from.seq, showIds.length === 1 ? showIds[0] : showIds, limit],
+      [from.tx, from.seq, shows, limit],
     );
     return page(rows, limit, from);
   }

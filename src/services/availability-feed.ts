@@ -67,9 +67,9 @@ interface ShowChanges {
 const PAGE = 5_000;
 const MAX_PAGES = 20;
 /**
- * A Last-Event-ID with this many of its show's changes after it gets a reset snapshot instead. The
- * replay reads only its own show's events (the index outbox_events_of_show), at most this many,
- * whatever position a client sends: a resume costs what it returns.
+ * A Last-Event-ID with this many of its show's seat changes after it gets a reset snapshot instead.
+ * The replay reads only its own show's seat changes (OutboxRepository.seatChangesAfter), at most
+ * this many, whatever position a client sends: a resume costs what it returns.
  */
 export const MAX_REPLAY = 10_000;
 
@@ -279,7 +279,7 @@ export class AvailabilityFeed {
       if (replay.reset) continue;
       let read;
       try {
-        read = await outbox.changesAfter(replay.from, [replay.showId], MAX_REPLAY);
+        read = await outbox.seatChangesAfter(replay.from, replay.showId, MAX_REPLAY);
       } catch (error) {
         this.options.logger.warn({ err: error }, 'live availability: a resume could not be read; sent a reset');
         replay.reset = true;

@@ -269,7 +269,7 @@ describe('the stream of a show', () => {
     // The rest of the outbox: 30,000 events of other shows after the snapshot.
     await ctx.pool.query(
       `INSERT INTO outbox_events (type, show_id, occurred_at, data)
-       SELECT 'booking.held', gen_random_uuid(), now(), '{}' FROM generate_series(1, 30000)`,
+       SELECT 'booking.held', gen_random_uuid(), now(), '{"seat_ids": ["S-A-1"]}' FROM generate_series(1, 30000)`,
     );
     await ctx.pool.query('ANALYZE outbox_events');
     // An id a client made up: a transaction before the snapshot's, with a sequence number far past any given out.
@@ -285,10 +285,10 @@ describe('the stream of a show', () => {
     } as unknown as Pool;
     const outbox = new OutboxRepository(spy);
     // (Read up to the oldest transaction running in the cluster: other test files may hold one open a while.)
-    let read = await outbox.changesAfter(parsePosition(made)!, [showId], MAX_REPLAY);
+    let read = await outbox.seatChangesAfter(parsePosition(made)!, showId, MAX_REPLAY);
     for (let tries = 0; read.rows.length === 0 && tries < 100; tries++) {
       await sleep(100);
-      read = await outbox.changesAfter(parsePosition(made)!, [showId], MAX_REPLAY);
+      read = await outbox.seatChangesAfter(parsePosition(made)!, showId, MAX_REPLAY);
     }
     expect(read.rows.map((row) => row.type)).toEqual(['booking.held']);
     const { rows: plan } = await ctx.pool.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
