@@ -131,7 +131,10 @@ describe('a database migrated at 416a59a', () => {
     const { rows: migrations } = await old.client.query<{ name: string }>(
       'SELECT name FROM pgmigrations ORDER BY run_on, id',
     );
-    expect(migrations.map((row) => row.name)).toEqual(['1765000000000_baseline', '1765100000000_outbox-seat-changes-by-show']);
+    expect(migrations.map((row) => row.name)).toEqual([
+      '1765000000000_baseline',
+      '1765100000000_outbox-seat-changes-by-show',
+    ]);
 
     const fresh = await emptyDatabase();
     await migrate(fresh.url);
