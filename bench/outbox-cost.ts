@@ -12,7 +12,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { migrate } from '../src/db/migrate.js';
+import { migrate } from '../src/adapters/postgres/migrate.js';
 import { freshDatabase } from './lib/database.js';
 import { log } from './lib/log.js';
 

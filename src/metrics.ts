@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Pool } from './db/pool.js';
+import type { Pool } from './adapters/postgres/pool.js';
 
 /** `holds`: one hold_group statement on its own; `mixed`: a transaction that also confirms or cancels. */
 export type GroupKind = 'holds' | 'mixed';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { migrate } from './db/migrate.js';
+import { migrate } from './adapters/postgres/migrate.js';
 import type { Logger } from './logger.js';
 
 export interface Database {
@@ -19,7 +19,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   } else {
     logger.info(`no DATABASE_URL: starting an embedded PostgreSQL with data in ${path.resolve(config.DATA_DIR)}`);
     // Loaded only here: production images carry no PostgreSQL binaries (optional dependency).
-    const { startEmbeddedPostgres } = await import('./db/embedded.js');
+    const { startEmbeddedPostgres } = await import('./adapters/postgres/embedded.js');
     const embedded = await startEmbeddedPostgres(config.DATA_DIR, (message) => logger.warn(message));
     database = { url: embedded.url, embedded: true, stop: () => embedded.stop() };
   }

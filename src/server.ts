@@ -1,14 +1,16 @@
 import closeWithGrace from 'close-with-grace';
 import type { Config } from './config.js';
-import { createPool, poolLimits } from './db/pool.js';
+import { createPool, poolLimits } from './adapters/postgres/pool.js';
 import { buildApp } from './http/app.js';
 import { createLogger } from './logger.js';
-import { createExpiryQueue, ExpiryScheduler, producerConnection } from './queue/expiry-queue.js';
+import { createExpiryQueue, ExpiryScheduler } from './jobs/expiry.queue.js';
+import { producerConnection } from './adapters/redis.js';
 import { openDatabase, resolveAdminKey, runEntryPoint } from './runtime.js';
 import { createMetrics } from './metrics.js';
-import { createServices } from './services.js';
-import { createWebhookQueue, WebhookScheduler } from './queue/webhook-queue.js';
-import { InProcessWebhooks } from './services/webhook-loop.js';
+import { createServices } from './composition-root.js';
+import { createWebhookQueue, WebhookScheduler } from './jobs/webhook.queue.js';
+import { InProcessWebhooks } from './jobs/webhook.loop.js';
+import { InProcessHousekeeping } from './jobs/housekeeping.loop.js';
 
 async function main(config: Config): Promise<void> {
   const logger = createLogger(config, 'api');
@@ -49,13 +51,10 @@ async function main(config: Config): Promise<void> {
     });
     inProcessWebhooks.start();
   }
-  let sweepTimer: NodeJS.Timeout | undefined;
-  if (!redis) {
-    // A pass still running when the next tick comes is shared, never doubled (HousekeepingService.run).
-    sweepTimer = setInterval(() => {
-      services.housekeeping.run().catch((error: unknown) => logger.warn({ err: error }, 'expiry sweep failed'));
-    }, config.SWEEP_INTERVAL_SECONDS * 1000);
-  }
+  const inProcessHousekeeping = redis
+    ? undefined
+    : new InProcessHousekeeping(services.housekeeping, { intervalMs: config.SWEEP_INTERVAL_SECONDS * 1000, logger });
+  inProcessHousekeeping?.start();
 
   const app = await buildApp({
     config,
@@ -72,7 +71,7 @@ async function main(config: Config): Promise<void> {
     if (err) logger.error({ err }, 'shutting down after an uncaught error');
     else logger.info({ signal }, 'shutting down');
     await app.close(); // stops accepting, waits for in-flight requests
-    clearInterval(sweepTimer);
+    inProcessHousekeeping?.stop();
     await inProcessWebhooks?.stop();
     await queue?.close();
     await webhookQueue?.close();

@@ -1,14 +1,14 @@
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, type Config } from './config.js';
-import { createPool, poolLimits } from './db/pool.js';
-import { migrate } from './db/migrate.js';
+import { createPool, poolLimits } from './adapters/postgres/pool.js';
+import { migrate } from './adapters/postgres/migrate.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
-import { startExpiryWorker } from './queue/expiry-worker.js';
-import { serveWorkerMetrics } from './queue/worker-metrics.js';
-import { startWebhookWorker } from './queue/webhook-worker.js';
+import { startExpiryWorker } from './jobs/expiry.worker.js';
+import { serveWorkerMetrics } from './jobs/worker-metrics.js';
+import { startWebhookWorker } from './jobs/webhook.worker.js';
 import { runEntryPoint } from './runtime.js';
-import { createServices } from './services.js';
+import { createServices } from './composition-root.js';
 
 async function main(config: Config): Promise<void> {
   if (!config.DATABASE_URL || !config.REDIS_URL) {

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
-import { migrate } from '../src/db/migrate.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/adapters/postgres/embedded.js';
+import { migrate } from '../src/adapters/postgres/migrate.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

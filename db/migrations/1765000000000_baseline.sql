@@ -3,8 +3,9 @@
 -- The tables as they stood at 416a59a, when the seven migrations before it were squashed into
 -- this one. Migrations hold tables, indexes and data only; every function and trigger is in
 -- db/functions/, one file each, applied by the migration runner after the migrations
--- (src/db/migrate.ts). A database migrated by those seven is adopted by the runner: its rows in
--- pgmigrations become this one's, and the functions they had created are dropped.
+-- (src/adapters/postgres/migrate.ts). A database migrated by those seven is adopted by the
+-- runner: its rows in pgmigrations become this one's, and the functions they had created are
+-- dropped.
 --
 -- There are no down migrations: a schema change is undone by a forward migration (or a backup),
 -- never by a script that could drop what was sold.

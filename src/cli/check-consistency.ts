@@ -1,5 +1,5 @@
 import { ConfigError } from '../config.js';
-import { createPool } from '../db/pool.js';
+import { createPool } from '../adapters/postgres/pool.js';
 import { ShowRepository, type CounterMismatch } from '../repositories/show.repository.js';
 import { runEntryPoint } from '../runtime.js';
 

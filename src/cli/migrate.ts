@@ -1,5 +1,5 @@
 import { createLogger } from '../logger.js';
-import { refuseDown } from '../db/migrate.js';
+import { refuseDown } from '../adapters/postgres/migrate.js';
 import { openDatabase, runEntryPoint } from '../runtime.js';
 
 // `npm run migrate`: applies pending migrations and the database's functions (db/) to

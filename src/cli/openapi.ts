@@ -2,12 +2,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../config.js';
-import { createPool, poolLimits, type Pool } from '../db/pool.js';
+import { createPool, poolLimits, type Pool } from '../adapters/postgres/pool.js';
 import { buildApp } from '../http/app.js';
 import { createLogger } from '../logger.js';
 import { runEntryPoint } from '../runtime.js';
 import { createMetrics } from '../metrics.js';
-import { createServices } from '../services.js';
+import { createServices } from '../composition-root.js';
 
 // `npm run openapi`: writes the OpenAPI document of the real app to openapi.json (committed).
 // `npm run openapi:check` (CI): exits 1 when the committed openapi.json differs from it.

@@ -7,7 +7,7 @@ import type { LateConfirmPolicy } from './show.js';
  * or a refusal). Everything else is derived from it:
  * - the API's decisions: `decide` below;
  * - the database's: the migration runner writes this table into core.booking_statuses and
- *   core.booking_transitions (src/db/core.ts), from which the status moves (core.move_bookings),
+ *   core.booking_transitions (src/adapters/postgres/core.ts), from which the status moves (core.move_bookings),
  *   the seats a status owns (core.booking_seats_owned), the seats a customer has
  *   (core.customer_seats) and the outbox event of each change (core.bookings_record_*) are read,
  *   and a status change the table does not have is refused by the database;

@@ -1,4 +1,4 @@
-import type { Pool } from '../db/pool.js';
+import type { Pool } from '../adapters/postgres/pool.js';
 import type { OutboxPosition } from './outbox.repository.js';
 import { availabilityColumns } from './show.repository.js';
 

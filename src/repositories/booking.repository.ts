@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from '../db/pool.js';
+import type { Pool, PoolClient } from '../adapters/postgres/pool.js';
 import { asBooking, BOOKING_COLUMNS, type Booking, type BookingStatus } from '../domain/booking.js';
 import type { ClaimRef, RecordedResponse } from './idempotency.repository.js';
 import type { DbInstant } from './show.repository.js';

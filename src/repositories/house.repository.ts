@@ -1,4 +1,4 @@
-import type { PoolClient } from '../db/pool.js';
+import type { PoolClient } from '../adapters/postgres/pool.js';
 import { asBooking, BOOKING_COLUMNS, type Booking } from '../domain/booking.js';
 import type { SeatBlock } from '../domain/show.js';
 import type { DbInstant } from './show.repository.js';

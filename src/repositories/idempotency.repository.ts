@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from '../db/pool.js';
+import type { Pool, PoolClient } from '../adapters/postgres/pool.js';
 
 /** How long a claimed key, whose answer is not recorded yet, keeps retries out, by default. */
 const DEFAULT_LEASE_SECONDS = 60;

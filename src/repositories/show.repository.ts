@@ -1,4 +1,4 @@
-import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import { withTransaction, type Pool, type PoolClient } from '../adapters/postgres/pool.js';
 import type { SeatMap, SeatPlan } from '../domain/seat-map.js';
 import type { LateConfirmPolicy, NewShow, Show, ShowChanges, ShowSummary } from '../domain/show.js';
 

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from '../db/pool.js';
+import type { Pool, PoolClient } from '../adapters/postgres/pool.js';
 import type { OutboxRow } from '../domain/events.js';
 import type {
   DeliveryState,

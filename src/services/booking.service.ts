@@ -4,7 +4,7 @@ import { AppError } from '../errors.js';
 import type { BookingRepository } from '../repositories/booking.repository.js';
 import { secretMatches } from '../secrets.js';
 import type { GrantedHold, LaneOptions, ShowLanes } from './show-lanes/show-lanes.js';
-import type { SeatPlans } from './seat-plans.js';
+import type { SeatPlans } from './seat-plans.service.js';
 
 /** What a hold asks for (the body of POST /api/shows/:id/book). */
 export interface HoldAsk {

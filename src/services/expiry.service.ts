@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import { withTransaction, type Pool } from '../db/pool.js';
+import { withTransaction, type Pool } from '../adapters/postgres/pool.js';
 import type { ExpiryPath, Metrics } from '../metrics.js';
 import type { BookingRepository } from '../repositories/booking.repository.js';
 import type { ShowRepository } from '../repositories/show.repository.js';

@@ -1,4 +1,4 @@
-import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import { withTransaction, type Pool, type PoolClient } from '../adapters/postgres/pool.js';
 import { newBookingId, type Booking, type NewComp } from '../domain/booking.js';
 import type { SeatPlan } from '../domain/seat-map.js';
 import type { NewBlock, SeatBlock } from '../domain/show.js';
@@ -7,9 +7,9 @@ import type { BookingRepository } from '../repositories/booking.repository.js';
 import type { HouseRepository } from '../repositories/house.repository.js';
 import type { ShowLock, ShowRepository } from '../repositories/show.repository.js';
 import { hashSecret, newTokens } from '../secrets.js';
-import type { SeatPlans } from './seat-plans.js';
+import type { SeatPlans } from './seat-plans.service.js';
 import type { IdempotencyService, Recorder } from './idempotency.service.js';
-import type { LocalWrites } from './local-writes.js';
+import type { LocalWrites } from './local-writes.service.js';
 
 /**
  * House seats and comps (admin). Each is one transaction under the show's lock, like every

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { PoolClient } from '../db/pool.js';
+import type { PoolClient } from '../adapters/postgres/pool.js';
 import { AppError } from '../errors.js';
 import type { ClaimRef, IdempotencyRepository, RecordedResponse } from '../repositories/idempotency.repository.js';
 

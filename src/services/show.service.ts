@@ -1,14 +1,14 @@
-import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import { withTransaction, type Pool, type PoolClient } from '../adapters/postgres/pool.js';
 import { UUID_PATTERN } from '../domain/common.js';
 import { AppError } from '../errors.js';
 import { SeatPlan } from '../domain/seat-map.js';
 import type { NewShow, SeatMapState, Show, ShowChanges, ShowSummary } from '../domain/show.js';
 import type { Booking, BookingStatus } from '../domain/booking.js';
 import type { BookingRepository } from '../repositories/booking.repository.js';
-import type { SeatPlans } from './seat-plans.js';
+import type { SeatPlans } from './seat-plans.service.js';
 import type { ShowPageCursor, ShowRepository } from '../repositories/show.repository.js';
 import type { IdempotencyService, Recorder } from './idempotency.service.js';
-import type { LocalWrites } from './local-writes.js';
+import type { LocalWrites } from './local-writes.service.js';
 
 export interface ShowPage {
   shows: Show[];

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { withTransaction, type Pool } from '../db/pool.js';
+import { withTransaction, type Pool } from '../adapters/postgres/pool.js';
 import {
   bareHost,
   isPublicAddress,
@@ -135,7 +135,7 @@ export class WebhookService {
   /**
    * A URL is taken if it is http(s) without credentials and its host resolves, to public
    * addresses only unless WEBHOOK_ALLOW_PRIVATE_NETWORKS. Each attempt checks again the address
-   * it connects to (src/services/webhook-sender.ts): a host may resolve differently later.
+   * it connects to (src/adapters/webhook-sender.ts): a host may resolve differently later.
    */
   private async checkUrl(text: string): Promise<void> {
     const form = urlFormProblem(text);

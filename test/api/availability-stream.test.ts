@@ -12,9 +12,9 @@ import {
   type TestContext,
 } from '../helpers.js';
 import { SseStream } from '../support/sse.js';
-import type { Pool } from '../../src/db/pool.js';
+import type { Pool } from '../../src/adapters/postgres/pool.js';
 import { OutboxRepository, parsePosition } from '../../src/repositories/outbox.repository.js';
-import { MAX_REPLAY } from '../../src/services/availability-feed.js';
+import { MAX_REPLAY } from '../../src/services/availability-feed.service.js';
 
 // GET /api/shows/:id/availability/stream over a real socket (inject cannot stream), on the
 // in-process app and a real database: the outbox, the feed, the route.

@@ -4,7 +4,8 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { createMetrics } from '../../src/metrics.js';
-import { createExpiryQueue, producerConnection } from '../../src/queue/expiry-queue.js';
+import { createExpiryQueue } from '../../src/jobs/expiry.queue.js';
+import { producerConnection } from '../../src/adapters/redis.js';
 import { admin, createShow, expectProblem, hold, sleep, startTestApp, type TestContext } from '../helpers.js';
 
 // The dashboard's queries and the Prometheus configuration, checked against what the API and

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { withTransaction } from '../../src/db/pool.js';
+import { withTransaction } from '../../src/adapters/postgres/pool.js';
 import { createLogger } from '../../src/logger.js';
 import {
   createExpiryQueue,
@@ -10,9 +10,9 @@ import {
   ExpiryScheduler,
   expireJobId,
   expiryBucket,
-  producerConnection,
-} from '../../src/queue/expiry-queue.js';
-import { startExpiryWorker, type RunningExpiryWorker } from '../../src/queue/expiry-worker.js';
+} from '../../src/jobs/expiry.queue.js';
+import { producerConnection } from '../../src/adapters/redis.js';
+import { startExpiryWorker, type RunningExpiryWorker } from '../../src/jobs/expiry.worker.js';
 import { BookingRepository } from '../../src/repositories/booking.repository.js';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
 import { ExpiryService } from '../../src/services/expiry.service.js';

@@ -3,7 +3,7 @@ import { type Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyRequest } from 'fastify';
 import { toProblem } from '../../src/http/problem.js';
-import { producerConnection } from '../../src/queue/expiry-queue.js';
+import { producerConnection } from '../../src/adapters/redis.js';
 import { buildTestApp, createShow, expectProblem, startTestApp, type TestContext } from '../helpers.js';
 
 const opened: TestContext[] = [];

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics.js';
-import { serveWorkerMetrics } from '../../src/queue/worker-metrics.js';
+import { serveWorkerMetrics } from '../../src/jobs/worker-metrics.js';
 import {
   admin,
   createShow,

@@ -6,11 +6,11 @@ import { gunzipSync } from 'node:zlib';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import { afterAll, describe, expect, it, inject } from 'vitest';
-import { applyCore, coreSources, functionsDir } from '../../src/db/core.js';
-import { migrate, migrationsDir } from '../../src/db/migrate.js';
+import { applyCore, coreSources, functionsDir } from '../../src/adapters/postgres/core.js';
+import { migrate, migrationsDir } from '../../src/adapters/postgres/migrate.js';
 import { databaseUrl } from '../global-setup.js';
 import { admin, buildTestApp, testConfig } from '../helpers.js';
-import { createPool, poolLimits } from '../../src/db/pool.js';
+import { createPool, poolLimits } from '../../src/adapters/postgres/pool.js';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
 
 // The schema as code: migrations (tables) squashed into a baseline at 416a59a, and the database's

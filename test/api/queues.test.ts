@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createExpiryQueue, producerConnection } from '../../src/queue/expiry-queue.js';
+import { createExpiryQueue } from '../../src/jobs/expiry.queue.js';
+import { producerConnection } from '../../src/adapters/redis.js';
 import { ADMIN_KEY, startTestApp, type TestContext } from '../helpers.js';
 
 const prefix = `board-${randomBytes(4).toString('hex')}`;

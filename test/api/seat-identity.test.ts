@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, poolLimits, type Pool } from '../../src/db/pool.js';
+import { createPool, poolLimits, type Pool } from '../../src/adapters/postgres/pool.js';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
 import { admin, buildTestApp, expectProblem, futureIso, sleep, startTestApp, type TestContext } from '../helpers.js';
 

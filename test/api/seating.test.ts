@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, poolLimits } from '../../src/db/pool.js';
+import { createPool, poolLimits } from '../../src/adapters/postgres/pool.js';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
-import { SeatPlans } from '../../src/services/seat-plans.js';
+import { SeatPlans } from '../../src/services/seat-plans.service.js';
 import {
   admin,
   createShow,

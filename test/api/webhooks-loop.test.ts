@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { InProcessWebhooks } from '../../src/services/webhook-loop.js';
+import { InProcessWebhooks } from '../../src/jobs/webhook.loop.js';
 import { createLogger } from '../../src/logger.js';
 import { admin, createShow, sleep, startTestApp, type TestContext } from '../helpers.js';
 import { Receiver, verify } from '../support/receiver.js';

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { isPublicAddress } from '../../src/domain/webhook.js';
-import { createWebhookQueue, WebhookScheduler } from '../../src/queue/webhook-queue.js';
-import { producerConnection } from '../../src/queue/expiry-queue.js';
-import { startWebhookWorker, type RunningWebhookWorker } from '../../src/queue/webhook-worker.js';
+import { createWebhookQueue, WebhookScheduler } from '../../src/jobs/webhook.queue.js';
+import { producerConnection } from '../../src/adapters/redis.js';
+import { startWebhookWorker, type RunningWebhookWorker } from '../../src/jobs/webhook.worker.js';
 import { createLogger } from '../../src/logger.js';
 import {
   admin,
@@ -300,7 +300,7 @@ describe('webhook URLs', () => {
     // Accepted while private networks were allowed, sent by a process that refuses them.
     const target = await receiver();
     const { id } = await createEndpoint(target.url, ['booking.held']);
-    const { sendWebhook } = await import('../../src/services/webhook-sender.js');
+    const { sendWebhook } = await import('../../src/adapters/webhook-sender.js');
     const sent = await sendWebhook(target.url, {}, '{}', { timeoutMs: 1000, allowPrivateNetworks: false });
     expect(sent).toMatchObject({ statusCode: null, error: expect.stringMatching(/private or reserved/) });
     const byName = await sendWebhook(target.url.replace('127.0.0.1', 'localhost'), {}, '{}', {

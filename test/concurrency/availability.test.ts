@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import type { Pool } from '../../src/db/pool.js';
+import type { Pool } from '../../src/adapters/postgres/pool.js';
 import { createTestDatabase, inspectionPool, type TestDatabase } from '../helpers.js';
 import {
   createSeatedShow,

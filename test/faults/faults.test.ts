@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import type { Pool } from '../../src/db/pool.js';
+import type { Pool } from '../../src/adapters/postgres/pool.js';
 import { createTestDatabase, inspectionPool, sleep, type TestDatabase } from '../helpers.js';
 import { runCustomers, type LoadReport } from '../support/customers.js';
 import { checkInvariants } from '../support/invariants.js';

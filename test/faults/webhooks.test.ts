@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Pool } from '../../src/db/pool.js';
+import type { Pool } from '../../src/adapters/postgres/pool.js';
 import { ADMIN_KEY, createTestDatabase, inspectionPool, sleep, type TestDatabase } from '../helpers.js';
 import { createShows, OwnRedis, serviceEnv, startApi, startWorker, type ServiceProcess } from '../support/processes.js';
 import { Receiver, verify } from '../support/receiver.js';

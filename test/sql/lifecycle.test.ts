@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lifecycleSql } from '../../src/db/core.js';
+import { lifecycleSql } from '../../src/adapters/postgres/core.js';
 import { bookingCreations, bookingLifecycle, bookingStatuses, isMove } from '../../src/domain/booking-lifecycle.js';
 import {
   AT,

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
-import type { PoolClient } from '../../src/db/pool.js';
+import type { PoolClient } from '../../src/adapters/postgres/pool.js';
 import { SeatPlan, type SeatMapInput } from '../../src/domain/seat-map.js';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
 import { createTestDatabase, type TestDatabase } from '../helpers.js';

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { Pool } from '../../src/db/pool.js';
+import type { Pool } from '../../src/adapters/postgres/pool.js';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
 import { sleep } from '../helpers.js';
 import type { LoadReport } from './customers.js';

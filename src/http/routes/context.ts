@@ -4,7 +4,7 @@ import type { BookingService } from '../../services/booking.service.js';
 import type { ShowService } from '../../services/show.service.js';
 import type { HouseService } from '../../services/house.service.js';
 import type { WebhookService } from '../../services/webhook.service.js';
-import type { AvailabilityFeed } from '../../services/availability-feed.js';
+import type { AvailabilityFeed } from '../../services/availability-feed.service.js';
 import type { Authenticator } from '../auth.js';
 import type { IdempotencyHttp } from '../idempotency.js';
 

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from '../../db/pool.js';
+import type { Pool, PoolClient } from '../../adapters/postgres/pool.js';
 import { newBookingId, type Booking } from '../../domain/booking.js';
 import { AppError } from '../../errors.js';
 import { DB_EXPIRES, DB_NOW, type BookingRepository, type GroupHold } from '../../repositories/booking.repository.js';

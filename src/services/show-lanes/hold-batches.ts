@@ -1,4 +1,4 @@
-import type { Pool } from '../../db/pool.js';
+import type { Pool } from '../../adapters/postgres/pool.js';
 import type { Logger } from '../../logger.js';
 import type { BookingRepository, GroupHold, GroupHoldResult } from '../../repositories/booking.repository.js';
 

@@ -1,4 +1,4 @@
-import type { PoolClient } from '../../db/pool.js';
+import type { PoolClient } from '../../adapters/postgres/pool.js';
 import type { Booking } from '../../domain/booking.js';
 import { decide, retakesSeats, type BookingStatus } from '../../domain/booking-lifecycle.js';
 import { AppError } from '../../errors.js';

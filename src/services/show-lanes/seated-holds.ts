@@ -1,4 +1,4 @@
-import { withTransaction, type Pool, type PoolClient } from '../../db/pool.js';
+import { withTransaction, type Pool, type PoolClient } from '../../adapters/postgres/pool.js';
 import { newBookingId, type Booking } from '../../domain/booking.js';
 import { allocateBestAvailable, type BestAvailable } from '../../domain/seat-allocator.js';
 import { unknownSeats, type SeatPlan } from '../../domain/seat-map.js';
@@ -12,7 +12,7 @@ import {
 import type { DbInstant, ShowRepository } from '../../repositories/show.repository.js';
 import { hashSecret, newTokens } from '../../secrets.js';
 import type { IdempotencyService } from '../idempotency.service.js';
-import type { SeatPlans } from '../seat-plans.js';
+import type { SeatPlans } from '../seat-plans.service.js';
 import { ShowSeats } from './show-seats.js';
 import {
   gateError,

@@ -1,4 +1,4 @@
-import { withTransaction, type Pool, type PoolClient } from '../../db/pool.js';
+import { withTransaction, type Pool, type PoolClient } from '../../adapters/postgres/pool.js';
 import type { Booking } from '../../domain/booking.js';
 import type { CustomerAction } from '../../domain/booking-lifecycle.js';
 import type { Logger } from '../../logger.js';
@@ -7,8 +7,8 @@ import type { BookingRepository } from '../../repositories/booking.repository.js
 import type { DbInstant, ShowRepository } from '../../repositories/show.repository.js';
 import { AppError } from '../../errors.js';
 import type { IdempotencyService, Recorder } from '../idempotency.service.js';
-import type { LocalWrites } from '../local-writes.js';
-import type { SeatPlans } from '../seat-plans.js';
+import type { LocalWrites } from '../local-writes.service.js';
+import type { SeatPlans } from '../seat-plans.service.js';
 import { GeneralAdmissionHolds } from './general-admission-holds.js';
 import { HoldBatches } from './hold-batches.js';
 import { LaneActions } from './lane-actions.js';

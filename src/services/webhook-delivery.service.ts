@@ -4,7 +4,7 @@ import { eventFromRow } from '../domain/events.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { DueDelivery, WebhookRepository } from '../repositories/webhook.repository.js';
-import { sendWebhook, type SendResult } from './webhook-sender.js';
+import { sendWebhook, type SendResult } from '../adapters/webhook-sender.js';
 
 /** What one call of attempt() came to. */
 export type AttemptResult =

@@ -10,7 +10,7 @@ import {
   isMove,
   type BookingStatus,
   type Move,
-} from '../domain/booking-lifecycle.js';
+} from '../../domain/booking-lifecycle.js';
 
 /**
  * The database's code: every function and trigger, one file each in db/functions/ holding its
@@ -26,7 +26,7 @@ import {
  * silently, so it is refused instead.
  */
 export const CORE_SCHEMA = 'core';
-export const functionsDir = fileURLToPath(new URL('../../db/functions', import.meta.url));
+export const functionsDir = fileURLToPath(new URL('../../../db/functions', import.meta.url));
 
 export interface CoreSource {
   name: string;
@@ -86,7 +86,7 @@ export function lifecycleSql(): string {
       if (isMove(entry)) add(status, action, entry);
     }
   }
-  return `-- Rendered from src/domain/booking-lifecycle.ts by src/db/core.ts: change it there.
+  return `-- Rendered from src/domain/booking-lifecycle.ts by src/adapters/postgres/core.ts: change it there.
 CREATE TABLE core.booking_statuses (
   status     booking_status PRIMARY KEY,
   seats      text NOT NULL CHECK (seats IN ('held', 'sold', 'none')),

@@ -1,4 +1,4 @@
-import type { PoolClient } from '../db/pool.js';
+import type { PoolClient } from '../adapters/postgres/pool.js';
 import { SeatPlan } from '../domain/seat-map.js';
 import type { ShowRepository } from '../repositories/show.repository.js';
 

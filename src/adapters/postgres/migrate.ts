@@ -3,7 +3,7 @@ import pg from 'pg';
 import { PG_MIGRATE_LOCK_ID, runner } from 'node-pg-migrate';
 import { applyCore } from './core.js';
 
-export const migrationsDir = fileURLToPath(new URL('../../db/migrations', import.meta.url));
+export const migrationsDir = fileURLToPath(new URL('../../../db/migrations', import.meta.url));
 
 const MIGRATIONS_TABLE = 'pgmigrations';
 const BASELINE = '1765000000000_baseline';
@@ -20,7 +20,7 @@ const SQUASHED = [
 
 /**
  * Brings the database up to date: the table migrations (db/migrations, node-pg-migrate), then the
- * database's code (db/functions, src/db/core.ts). All of it under one advisory lock (the one
+ * database's code (db/functions, core.ts). All of it under one advisory lock (the one
  * node-pg-migrate itself takes), on which other instances starting at once wait, so several
  * processes may start together: each step runs exactly once and all of them start.
  */

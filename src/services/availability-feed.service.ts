@@ -7,7 +7,7 @@ import {
   type OutboxPosition,
   type OutboxRepository,
 } from '../repositories/outbox.repository.js';
-import type { SeatPlans } from './seat-plans.js';
+import type { SeatPlans } from './seat-plans.service.js';
 
 /** Where a stream's frames go (the HTTP layer's response). */
 export interface StreamSink {

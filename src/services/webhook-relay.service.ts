@@ -1,4 +1,4 @@
-import { withTransaction, type Pool } from '../db/pool.js';
+import { withTransaction, type Pool } from '../adapters/postgres/pool.js';
 import type { Logger } from '../logger.js';
 import type { OutboxRepository } from '../repositories/outbox.repository.js';
 import type { DueDelivery, WebhookRepository } from '../repositories/webhook.repository.js';

@@ -1,8 +1,8 @@
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { workerConnection as newWorkerConnection } from '../adapters/redis.js';
 import type { Logger } from '../logger.js';
 import type { ExpiryService } from '../services/expiry.service.js';
-import { EXPIRE_JOB, EXPIRY_QUEUE_NAME, SWEEP_JOB, type ExpireJobData } from './expiry-queue.js';
+import { EXPIRE_JOB, EXPIRY_QUEUE_NAME, SWEEP_JOB, type ExpireJobData } from './expiry.queue.js';
 
 export interface ExpiryWorkerOptions {
   redisUrl: string;
@@ -30,8 +30,8 @@ export interface RunningExpiryWorker {
 export async function startExpiryWorker(options: ExpiryWorkerOptions): Promise<RunningExpiryWorker> {
   const { redisUrl, prefix, expiry, sweep, sweepIntervalMs, logger } = options;
   // Workers block on Redis; BullMQ requires maxRetriesPerRequest: null for them.
-  const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const schedulerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const workerConnection = newWorkerConnection(redisUrl);
+  const schedulerConnection = newWorkerConnection(redisUrl);
 
   const processor = async (job: Job, token?: string): Promise<unknown> => {
     if (job.name === SWEEP_JOB) return sweep();

@@ -1,9 +1,9 @@
 import { DelayedError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { producerConnection, workerConnection as newWorkerConnection } from '../adapters/redis.js';
 import type { Logger } from '../logger.js';
-import type { WebhookDeliveryService } from '../services/webhook-delivery.js';
-import type { WebhookRelay } from '../services/webhook-relay.js';
-import { createWebhookQueue, WEBHOOK_QUEUE_NAME, WebhookScheduler, type DeliverJobData } from './webhook-queue.js';
+import type { WebhookDeliveryService } from '../services/webhook-delivery.service.js';
+import type { WebhookRelay } from '../services/webhook-relay.service.js';
+import { createWebhookQueue, WEBHOOK_QUEUE_NAME, WebhookScheduler, type DeliverJobData } from './webhook.queue.js';
 
 export interface WebhookWorkerOptions {
   redisUrl: string;
@@ -36,9 +36,9 @@ const SWEEP_BATCH = 1_000;
  */
 export async function startWebhookWorker(options: WebhookWorkerOptions): Promise<RunningWebhookWorker> {
   const { delivery, relay, logger } = options;
-  const workerConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const workerConnection = newWorkerConnection(options.redisUrl);
   // Fails fast while Redis is down, instead of buffering: the sweeper makes up for it.
-  const producer = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const producer = producerConnection(options.redisUrl);
   producer.on('error', () => {}); // reported by the scheduler's log
   const queue = createWebhookQueue(producer, options.prefix);
   const scheduler = new WebhookScheduler(queue, logger);

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { DueDelivery } from '../repositories/webhook.repository.js';
-import type { WebhookDeliveryService } from './webhook-delivery.js';
-import type { WebhookRelay } from './webhook-relay.js';
+import type { WebhookDeliveryService } from '../services/webhook-delivery.service.js';
+import type { WebhookRelay } from '../services/webhook-relay.service.js';
 
 const DUE_BATCH = 500;
 

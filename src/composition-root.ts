@@ -1,5 +1,5 @@
 import { holdMaxLifetimeSeconds, longestRequestMs, type Config } from './config.js';
-import type { Pool } from './db/pool.js';
+import type { Pool } from './adapters/postgres/pool.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { BookingRepository } from './repositories/booking.repository.js';
@@ -7,20 +7,20 @@ import { IdempotencyRepository } from './repositories/idempotency.repository.js'
 import { ShowRepository } from './repositories/show.repository.js';
 import { AvailabilityRepository } from './repositories/availability.repository.js';
 import { OutboxRepository } from './repositories/outbox.repository.js';
-import { AvailabilityFeed } from './services/availability-feed.js';
+import { AvailabilityFeed } from './services/availability-feed.service.js';
 import { BookingService } from './services/booking.service.js';
 import { ExpiryService } from './services/expiry.service.js';
 import { HousekeepingService } from './services/housekeeping.service.js';
 import { IdempotencyService } from './services/idempotency.service.js';
 import { ShowService } from './services/show.service.js';
-import { SeatPlans } from './services/seat-plans.js';
+import { SeatPlans } from './services/seat-plans.service.js';
 import { HouseService } from './services/house.service.js';
 import { HouseRepository } from './repositories/house.repository.js';
 import { ShowLanes, type GroupCommitted } from './services/show-lanes/show-lanes.js';
-import { LocalWrites } from './services/local-writes.js';
+import { LocalWrites } from './services/local-writes.service.js';
 import { WebhookRepository } from './repositories/webhook.repository.js';
-import { WebhookDeliveryService } from './services/webhook-delivery.js';
-import { WebhookRelay } from './services/webhook-relay.js';
+import { WebhookDeliveryService } from './services/webhook-delivery.service.js';
+import { WebhookRelay } from './services/webhook-relay.service.js';
 import { WebhookService, type ScheduleDeliveries } from './services/webhook.service.js';
 
 export interface ServiceDependencies {

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 
 export const EXPIRY_QUEUE_NAME = 'hold-expiry';
@@ -32,11 +32,6 @@ export function expiryBucket(expiresAt: Date): number {
  */
 export function expireJobId(showId: string, dueAt: number): string {
   return `expire-${showId}-${dueAt}`;
-}
-
-/** A Redis connection for BullMQ producers: fails fast while Redis is down instead of buffering. */
-export function producerConnection(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
 }
 
 export function createExpiryQueue(connection: Redis, prefix: string): Queue<ExpireJobData> {

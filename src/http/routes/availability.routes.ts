@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { AvailabilityUpdate, SeatsUpdate } from '../../domain/availability.js';
 import { AppError } from '../../errors.js';
 import { parsePosition } from '../../repositories/outbox.repository.js';
-import type { StreamSink, StreamStart } from '../../services/availability-feed.js';
+import type { StreamSink, StreamStart } from '../../services/availability-feed.service.js';
 import { IdParams, problems, rateLimited } from '../schemas.js';
 import type { RouteContext } from './context.js';
 
