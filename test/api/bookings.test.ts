@@ -14,7 +14,6 @@ beforeAll(async () => {
 });
 afterAll(() => ctx.close());
 
-
 describe('POST /api/shows/:id/book', () => {
   it('holds one seat when there is no body, with a hold token and a deadline', async () => {
     const show = await api.show({ total_seats: 5 });

@@ -1,8 +1,8 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, poolLimits, type Pool } from '../../src/adapters/postgres/pool.js';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
-import { admin, buildTestApp, expectProblem, futureIso, sleep, startTestApp, type TestContext } from '../helpers.js';
+import { admin, buildTestApp, expectProblem, futureIso, startTestApp, type TestContext } from '../helpers.js';
+import { lockShow, lockWaiters } from '../support/locks.js';
 
 // A seat is known to clients by its id (S-A-1) and to the database by its number in the map, and a
 // new map (PATCH, through any process) renumbers every seat. Every path that numbers seats does it
@@ -57,31 +57,6 @@ async function seatMap(showId: string): Promise<Record<string, string>> {
   return Object.fromEntries(body.sections.flatMap((s) => s.rows.map((r) => [`${s.name}-${r.label}`, r.status])));
 }
 
-/** The show's row locked by another transaction until release. */
-async function lockShow(showId: string) {
-  const client = new pg.Client({ connectionString: p1.database.url });
-  await client.connect();
-  await client.query('BEGIN');
-  await client.query('SELECT 1 FROM shows WHERE id = $1 FOR UPDATE', [showId]);
-  return {
-    async release() {
-      await client.query('COMMIT');
-      await client.end();
-    },
-  };
-}
-
-async function lockWaiters(count: number): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const { rows: waiting } = await p1.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-    );
-    if (waiting[0]!.n >= count) return;
-    await sleep(25);
-  }
-  throw new Error(`fewer than ${count} backends ever waited on a lock`);
-}
-
 describe('a seat renumbered by a new map through another process', () => {
   it('a comp waiting for the lock sells the seat it names, never the seat that now has its old number', async () => {
     const showId = await createShow();
@@ -90,17 +65,17 @@ describe('a seat renumbered by a new map through another process', () => {
       (await p1.app.inject({ method: 'GET', url: `/api/shows/${showId}/blocks`, headers: admin })).statusCode,
     ).toBe(200);
     await remapThroughP2(showId, 'Z', 'A', 'B'); // S-Z-1 is number 0 now, S-A-1 number 5
-    const lock = await lockShow(showId);
+    const lock = await lockShow(p1.database.url, showId);
     const comp = p1.app.inject({
       method: 'POST',
       url: `/api/shows/${showId}/comps`,
       headers: admin,
       payload: { seat_ids: ['S-A-1'] },
     });
-    await lockWaiters(1);
+    await lockWaiters(p1.pool, 1);
     const hold = p1.app.inject({ method: 'POST', url: `/api/shows/${showId}/book`, payload: { seat_ids: ['S-A-2'] } });
     // The hold waits for the lock too (or, numbered on the old map and refused at once, is answered).
-    await Promise.race([hold, lockWaiters(2)]);
+    await Promise.race([hold, lockWaiters(p1.pool, 2)]);
     await lock.release();
     const [comped, held] = await Promise.all([comp, hold]);
     expect(comped.statusCode, comped.body).toBe(201);

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Pool } from '../../src/adapters/postgres/pool.js';
 import {
   admin,
   createSeatedShow,
@@ -15,6 +13,8 @@ import {
   type TestAppOptions,
   type TestContext,
 } from '../helpers.js';
+import { lapse } from '../support/clock.js';
+import { lockShow, lockWaiters } from '../support/locks.js';
 
 // What happens to requests that arrive while a show's row is locked by someone else (a
 // slow group, another API process, an operator's transaction): they are judged at the
@@ -23,7 +23,7 @@ import {
 let ctx: TestContext;
 const others: TestContext[] = [];
 beforeAll(async () => {
-  ctx = await startTestApp({ HOLD_TTL_SECONDS: '1', DB_POOL_SIZE: '6' });
+  ctx = await startTestApp({ DB_POOL_SIZE: '6' });
 });
 afterAll(async () => {
   await ctx.close();
@@ -36,36 +36,6 @@ async function app(overrides: Record<string, string>, options?: TestAppOptions):
   return started;
 }
 
-/**
- * Takes the show's row lock on a connection of its own (not from the app's pool), as
- * another process's transaction would.
- */
-async function lockShow(on: TestContext, showId: string): Promise<{ release(): Promise<void> }> {
-  const client = new pg.Client({ connectionString: on.database.url });
-  await client.connect();
-  await client.query('BEGIN');
-  await client.query('SELECT 1 FROM shows WHERE id = $1 FOR UPDATE', [showId]);
-  return {
-    async release() {
-      await client.query('COMMIT');
-      await client.end();
-    },
-  };
-}
-
-/** Waits until `count` backends of this database are blocked on a row lock. */
-async function lockWaiters(pool: Pool, count: number): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const { rows } = await pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity
-       WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-    );
-    if (rows[0]!.n >= count) return;
-    await sleep(25);
-  }
-  throw new Error(`fewer than ${count} backends ever waited on a lock`);
-}
-
 const book = (showId: string, headers: Record<string, string> = {}, on: TestContext = ctx) =>
   on.app.inject({ method: 'POST', url: `/api/shows/${showId}/book`, headers, payload: { seats: 1 } });
 const act = (id: string, action: 'confirm' | 'cancel' | 'extend', token: string, on: TestContext = ctx) =>
@@ -74,7 +44,7 @@ const act = (id: string, action: 'confirm' | 'cancel' | 'extend', token: string,
 describe('a retry that took over an Idempotency-Key', () => {
   it('lands in the same group as the request it replaced: only that request fails', async () => {
     const show = await createShow(ctx.app, { total_seats: 10 });
-    const lock = await lockShow(ctx, show.id);
+    const lock = await lockShow(ctx.database.url, show.id);
     // The group in flight, blocked on the lock; everything after it queues for the next group.
     const inFlight = book(show.id);
     await lockWaiters(ctx.pool, 1);
@@ -109,7 +79,7 @@ describe('a retry that took over an Idempotency-Key', () => {
 describe('one group, decided in the database', () => {
   it('first come, first served, never partial: a later, smaller request still fits after a larger one did not', async () => {
     const show = await createShow(ctx.app, { total_seats: 7 });
-    const lock = await lockShow(ctx, show.id);
+    const lock = await lockShow(ctx.database.url, show.id);
     const inFlight = book(show.id); // 1 seat, the group in flight; 6 left for the next
     await lockWaiters(ctx.pool, 1);
     const group = [];
@@ -137,7 +107,7 @@ describe('several actions on one booking in one group', () => {
   it('an extend then a confirm: the confirm answers (and records for replay) the extended deadline', async () => {
     const show = await createShow(ctx.app, { total_seats: 3 });
     const [first, second] = [await hold(ctx.app, show.id), await hold(ctx.app, show.id)];
-    const lock = await lockShow(ctx, show.id);
+    const lock = await lockShow(ctx.database.url, show.id);
     const inFlight = act(first.id, 'confirm', first.hold_token);
     await lockWaiters(ctx.pool, 1);
     const extended = act(second.id, 'extend', second.hold_token);
@@ -170,7 +140,7 @@ describe('several actions on one booking in one group', () => {
   it('a late confirm expires its own hold only; other overdue holds are left to the jobs and the sweep', async () => {
     const show = await createShow(ctx.app, { total_seats: 2 });
     const [late, other] = [await hold(ctx.app, show.id), await hold(ctx.app, show.id)];
-    await sleep(Date.parse(other.expires_at) - Date.now() + 100);
+    await lapse(ctx.pool, [late.id, other.id]);
     expectProblem(await act(late.id, 'confirm', late.hold_token), 409, 'hold_expired');
     const { rows } = await ctx.pool.query<{ id: string; status: string }>(
       'SELECT id, status FROM bookings WHERE show_id = $1 ORDER BY id',
@@ -190,10 +160,10 @@ describe('deadlines are judged when the show lock is granted, not when the reque
     it(`a ${action} that waited on the lock past expires_at: 409 hold_expired, the booking EXPIRED, its seat on sale`, async () => {
       const show = await createShow(ctx.app, { total_seats: 1 });
       const held = await hold(ctx.app, show.id);
-      const lock = await lockShow(ctx, show.id);
+      const lock = await lockShow(ctx.database.url, show.id);
       const late = act(held.id, action, held.hold_token);
       await lockWaiters(ctx.pool, 1);
-      await sleep(Date.parse(held.expires_at) - Date.now() + 200);
+      await lapse(ctx.pool, held.id); // its deadline passes while it waits
       await lock.release();
 
       expectProblem(await late, 409, 'hold_expired');
@@ -210,14 +180,12 @@ describe('deadlines are judged when the show lock is granted, not when the reque
   }
 
   it('a hold that waited on the lock past the show start: 409 show_started, nothing held', async () => {
-    const show = await createShow(ctx.app, {
-      total_seats: 5,
-      start_time: new Date(Date.now() + 1_500).toISOString(),
-    });
-    const lock = await lockShow(ctx, show.id);
+    const show = await createShow(ctx.app, { total_seats: 5 });
+    const lock = await lockShow(ctx.database.url, show.id);
     const late = book(show.id);
     await lockWaiters(ctx.pool, 1);
-    await sleep(1_700);
+    // The show starts while the hold waits (its start moved into the past, committed with the lock).
+    await lock.query("UPDATE shows SET start_time = now() - interval '1 second' WHERE id = $1", [show.id]);
     await lock.release();
     expectProblem(await late, 409, 'show_started');
     expect(await inventory(ctx.pool, show.id)).toMatchObject({ held: 0, pending_rows: 0 });
@@ -228,7 +196,7 @@ describe('no wait is unbounded', () => {
   it('beyond HOLD_QUEUE_MAX requests waiting on a show: 503 with Retry-After at once, nothing held', async () => {
     const small = await app({ HOLD_QUEUE_MAX: '2' });
     const show = await createShow(small.app, { total_seats: 10 });
-    const lock = await lockShow(small, show.id);
+    const lock = await lockShow(small.database.url, show.id);
     const inFlight = book(show.id, {}, small);
     await lockWaiters(small.pool, 1);
     const waiting = [book(show.id, {}, small), book(show.id, {}, small)];
@@ -246,7 +214,7 @@ describe('no wait is unbounded', () => {
     const quick = await app({ REQUEST_TIMEOUT_MS: '300' });
     const show = await createShow(quick.app, { total_seats: 10 });
     const held = await hold(quick.app, show.id);
-    const lock = await lockShow(quick, show.id);
+    const lock = await lockShow(quick.database.url, show.id);
     const inFlight = book(show.id, {}, quick);
     await lockWaiters(quick.pool, 1);
     const timedOut = [book(show.id, {}, quick), act(held.id, 'confirm', held.hold_token, quick)];
@@ -263,7 +231,7 @@ describe('no wait is unbounded', () => {
     const impatient = await app({ DB_LOCK_TIMEOUT_MS: '200' });
     const show = await createShow(impatient.app, { total_seats: 10 });
     const held = await hold(impatient.app, show.id);
-    const lock = await lockShow(impatient, show.id);
+    const lock = await lockShow(impatient.database.url, show.id);
     const answers = await Promise.all([
       book(show.id, {}, impatient),
       act(held.id, 'confirm', held.hold_token, impatient),
@@ -282,7 +250,7 @@ describe('no wait is unbounded', () => {
     const served = await app({});
     const address = await served.app.listen({ host: '127.0.0.1', port: 0 });
     const show = await createShow(served.app, { total_seats: 10 });
-    const lock = await lockShow(served, show.id);
+    const lock = await lockShow(served.database.url, show.id);
     const inFlight = book(show.id, {}, served);
     await lockWaiters(served.pool, 1);
     const rawHold = async (seats: number) => {
@@ -377,7 +345,7 @@ describe('a group that fails part way', () => {
     // first statement expires the lapsed hold and holds S-A-2 (committed); S-A-1 came free, so
     // "doomed" is chosen again, and that second statement fails. (A confirm before them, waiting on
     // the show's lock, makes them wait together; a confirm expires no one else's hold.)
-    const lock = await lockShow(seller, showId);
+    const lock = await lockShow(seller.database.url, showId);
     const first = act(paid.json().id, 'confirm', paid.json().hold_token, seller);
     await lockWaiters(seller.pool, 1);
     const doomed = seatHold({ seat_ids: ['S-A-1'], customer_ref: 'doomed' });
@@ -408,8 +376,8 @@ describe('hold groups of several shows share one statement', () => {
     const [slow1, slow2, a, b, busy] = await Promise.all(
       Array.from({ length: 5 }, () => createShow(narrow.app, { total_seats: 5 })),
     );
-    const locks = [await lockShow(narrow, slow1!.id), await lockShow(narrow, slow2!.id)];
-    const busyLock = await lockShow(narrow, busy!.id);
+    const locks = [await lockShow(narrow.database.url, slow1!.id), await lockShow(narrow.database.url, slow2!.id)];
+    const busyLock = await lockShow(narrow.database.url, busy!.id);
     // Both statement slots wait on locked shows…
     const stuck = [book(slow1!.id, {}, narrow), book(slow2!.id, {}, narrow)];
     await lockWaiters(narrow.pool, 2);
@@ -435,7 +403,7 @@ describe("one show's on-sale does not starve another", () => {
     const hot = await createShow(narrow.app, { total_seats: 40 });
     const quiet = await createShow(narrow.app, { total_seats: 10 });
     const holds = await Promise.all(Array.from({ length: 40 }, () => hold(narrow.app, hot.id)));
-    const lock = await lockShow(narrow, hot.id);
+    const lock = await lockShow(narrow.database.url, hot.id);
     const confirms = holds.map((held) => act(held.id, 'confirm', held.hold_token, narrow));
     await lockWaiters(narrow.pool, 1);
     await sleep(100);

@@ -107,7 +107,11 @@ export class Api {
     return this.call<T>('GET', url, undefined, headers);
   }
 
-  patchShow(showId: string, changes: ShowChanges | Record<string, unknown> | unknown[], headers: Record<string, string> = admin) {
+  patchShow(
+    showId: string,
+    changes: ShowChanges | Record<string, unknown> | unknown[],
+    headers: Record<string, string> = admin,
+  ) {
     return this.call<Show>('PATCH', `/api/shows/${showId}`, changes, headers);
   }
 

@@ -19,6 +19,18 @@ export async function lapse(pool: Pool, ids: string | string[], secondsAgo = 0.0
   );
 }
 
+/** Moves bookings' creation and deadline `seconds` into the past: as if that much time had passed since. */
+export async function shift(pool: Pool, ids: string | string[], seconds: number): Promise<void> {
+  await moveBack(
+    pool,
+    `UPDATE bookings SET created_at = created_at - make_interval(secs => $2),
+                         expires_at = expires_at - make_interval(secs => $2)
+     WHERE id = ANY ($1::uuid[])`,
+    ids,
+    seconds,
+  );
+}
+
 /** Moves bookings' creation `seconds` into the past, their deadline kept: made that long ago, still live. */
 export async function age(pool: Pool, ids: string | string[], seconds: number): Promise<void> {
   await moveBack(
