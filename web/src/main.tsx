@@ -1,8 +1,8 @@
 import { render } from 'preact';
 import { ErrorBoundary, lazy, LocationProvider, Route, Router } from 'preact-iso';
 import { NotFound } from './NotFound.js';
-import { ShowList } from './store/ShowList.js';
-import { ShowPage } from './store/ShowPage.js';
+import { ShowList } from './storefront/ShowList.js';
+import { ShowPage } from './storefront/ShowPage.js';
 import './styles.css';
 
 // The admin console is its own chunk: a buyer's browser never downloads it.

@@ -1,13 +1,13 @@
 import { Route, Router, useLocation } from 'preact-iso';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { adminApi } from '../api.js';
-import { NewShowPage } from './NewShowPage.js';
-import { OnSalePage } from './OnSalePage.js';
-import { AdminContext, failWith, storedKey, storeKey, type AdminSession } from './session.js';
-import { ShowsPage } from './ShowsPage.js';
+import { NewShowPage } from './new-show/NewShowPage.js';
+import { OnSalePage } from './on-sale/OnSalePage.js';
+import { AdminContext, failWith, storedKey, storeKey, type AdminSession } from './shared/session.js';
+import { ShowsPage } from './shows/ShowsPage.js';
 import { SignIn } from './SignIn.js';
-import { WebhookPage } from './WebhookPage.js';
-import { WebhooksPage } from './WebhooksPage.js';
+import { WebhookPage } from './webhooks/WebhookPage.js';
+import { WebhooksPage } from './webhooks/WebhooksPage.js';
 import './admin.css';
 
 /** The box office: everything under /admin, behind the admin key. */

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useAvailability, type LiveStatus } from '../live.js';
 import { describeError } from '../problems.js';
+import { useLatestRequest } from '../useLatestRequest.js';
 import { applySeats, toModel, type SeatMapModel } from './model.js';
 import type { AvailabilityUpdate } from '@seat-hold/client';
 
@@ -31,27 +32,27 @@ export function useLiveSeatMap(
   // Seat events that arrive while the map is being read, applied to what the read returns.
   const early = useRef<SeatsUpdate['seats'][] | undefined>(undefined);
   // Reads may overlap (a reset during the first read): only the latest one's result is used.
-  const generation = useRef(0);
+  const start = useLatestRequest();
 
   const reload = useCallback(async () => {
     if (showId === undefined || !seated) return;
-    const mine = ++generation.current;
+    const isLatest = start();
     const queued: SeatsUpdate['seats'][] = [];
     early.current = queued;
     try {
       let next = toModel(await readSeats(showId));
-      if (mine !== generation.current) return;
+      if (!isLatest()) return;
       for (const seats of queued) next = applySeats(next, seats);
       setModel(next);
       setError(undefined);
     } catch (problem) {
-      if (mine === generation.current) setError(describeError(problem));
+      if (isLatest()) setError(describeError(problem));
     } finally {
-      if (mine === generation.current) early.current = undefined;
+      if (isLatest()) early.current = undefined;
     }
     // readSeats is the caller's choice of client: fixed for a page.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [showId, seated]);
+  }, [showId, seated, start]);
 
   const { update, status } = useAvailability(showId, {
     onSeats: (event) => {

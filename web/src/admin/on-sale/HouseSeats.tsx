@@ -1,11 +1,12 @@
 import type { SeatBlock, SeatState, Show } from '@seat-hold/client';
 import { useEffect, useState } from 'preact/hooks';
-import { plural } from '../format.js';
-import { seatState, type SeatMapModel, type SeatRef } from '../seatmap/model.js';
-import { SeatMap } from '../seatmap/SeatMap.js';
-import { useIdempotentCalls } from '../idempotency.js';
-import { SeatCountField } from './SeatCountField.js';
-import { useAction, useAdmin } from './session.js';
+import { plural } from '../../format.js';
+import { seatState, type SeatMapModel, type SeatRef } from '../../seatmap/model.js';
+import { SeatMap } from '../../seatmap/SeatMap.js';
+import { useIdempotentCalls } from '../../idempotency.js';
+import { Outcome } from '../shared/Outcome.js';
+import { SeatCountField } from '../shared/SeatCountField.js';
+import { useAction, useAdmin } from '../shared/session.js';
 
 /** Seats the admin may pick: free ones (to block or comp) and blocked ones (to comp). */
 const choosable = (state: SeatState) => state === 'F' || state === 'B';
@@ -277,21 +278,6 @@ export function GeneralHouseSeats({
       </div>
       <Outcome error={action.error} done={done} />
     </section>
-  );
-}
-
-/** The last action's result; the line keeps its height so the page does not jump. */
-export function Outcome({ error, done }: { error: string | undefined; done: string | undefined }) {
-  if (error)
-    return (
-      <p class="alert outcome" role="alert">
-        {error}
-      </p>
-    );
-  return (
-    <p class={`outcome ${done ? 'notice' : 'outcome-empty'}`} role="status">
-      {done ?? '\u00a0'}
-    </p>
   );
 }
 

@@ -1,14 +1,14 @@
 import type { Show } from '@seat-hold/client';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { formatDateTime, plural } from '../format.js';
-import { useLiveSeatMap } from '../seatmap/useLiveSeatMap.js';
+import { formatDateTime, plural } from '../../format.js';
+import { useLiveSeatMap } from '../../seatmap/useLiveSeatMap.js';
 import { BlocksPanel, useBlocks } from './BlocksPanel.js';
 import { BookingsPanel } from './BookingsPanel.js';
 import { GeneralHouseSeats, SeatedHouseSeats } from './HouseSeats.js';
-import { LiveDot } from './LiveDot.js';
-import { useAdmin } from './session.js';
+import { LiveDot } from '../shared/LiveDot.js';
+import { useAdmin } from '../shared/session.js';
 import { SettingsPanel } from './SettingsPanel.js';
-import { SalesState } from './ShowsPage.js';
+import { SalesState } from '../shared/SalesState.js';
 import { SummaryPanel } from './SummaryPanel.js';
 import { useSummary } from './useSummary.js';
 

@@ -1,13 +1,13 @@
 import type { NewShow, Show } from '@seat-hold/client';
 import { useState } from 'preact/hooks';
-import { formatDateTime, plural } from '../format.js';
+import { formatDateTime, plural } from '../../format.js';
 import { newKey, toSeatMap, type DraftSection } from './seatMapDraft.js';
 import { SeatMapBuilder } from './SeatMapBuilder.js';
-import { useIdempotentCalls } from '../idempotency.js';
-import { SeatCountField } from './SeatCountField.js';
-import { useAction, useAdmin } from './session.js';
-import { EMPTY_FORM, ShowFields, type ShowForm } from './ShowFields.js';
-import { localInputToIso } from './time.js';
+import { useIdempotentCalls } from '../../idempotency.js';
+import { SeatCountField } from '../shared/SeatCountField.js';
+import { useAction, useAdmin } from '../shared/session.js';
+import { EMPTY_FORM, ShowFields, type ShowForm } from '../shared/ShowFields.js';
+import { localInputToIso } from '../shared/time.js';
 
 type Seating = 'general_admission' | 'assigned';
 

@@ -4,6 +4,7 @@ import { api } from '../api.js';
 import { formatDateTime, plural } from '../format.js';
 import { useAvailability } from '../live.js';
 import { describeError } from '../problems.js';
+import { useLatestRequest } from '../useLatestRequest.js';
 
 /**
  * Browsers open at most six connections to one origin over HTTP/1.1 and each stream keeps
@@ -15,25 +16,24 @@ const REFRESH_MS = 15_000;
 export function ShowList() {
   const [shows, setShows] = useState<ShowListItem[]>();
   const [error, setError] = useState<string>();
+  // One run of the effect for the page's life: its reads' answers are unused once it unmounts.
+  const start = useLatestRequest();
 
   useEffect(() => {
-    let stopped = false;
+    const isLatest = start();
     const read = () =>
       api.listShows({ limit: 50 }).then(
         ({ shows: page }) => {
-          if (stopped) return;
+          if (!isLatest()) return;
           setShows(page);
           setError(undefined);
         },
-        (problem: unknown) => !stopped && setError(describeError(problem)),
+        (problem: unknown) => isLatest() && setError(describeError(problem)),
       );
     void read();
     const timer = setInterval(() => void read(), REFRESH_MS);
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-    };
-  }, []);
+    return () => clearInterval(timer);
+  }, [start]);
 
   return (
     <section>

@@ -1,5 +1,5 @@
 import type { ShowSummary } from '@seat-hold/client';
-import { formatDateTime } from '../format.js';
+import { formatDateTime } from '../../format.js';
 import type { LiveSummary } from './useSummary.js';
 
 type SeatCounts = ShowSummary['seats'];

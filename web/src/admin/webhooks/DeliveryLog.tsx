@@ -1,8 +1,8 @@
 import type { WebhookDelivery } from '@seat-hold/client';
 import { useCallback, useState } from 'preact/hooks';
-import { formatDateTime } from '../format.js';
-import { useAction, useAdmin } from './session.js';
-import { usePaged, type Page } from './usePaged.js';
+import { formatDateTime } from '../../format.js';
+import { useAction, useAdmin } from '../shared/session.js';
+import { usePaged, type Page } from '../shared/usePaged.js';
 import { STATE_WORDS, type DeliveryState } from './webhookWords.js';
 
 const PAGE = 25;

@@ -6,6 +6,7 @@ import { describeError, problemCode, wordsFor } from '../problems.js';
 import { seatState, type SeatMapModel, type SeatRef } from '../seatmap/model.js';
 import { SeatMap } from '../seatmap/SeatMap.js';
 import { useLiveSeatMap } from '../seatmap/useLiveSeatMap.js';
+import { useLatestRequest } from '../useLatestRequest.js';
 import { Count } from './ShowList.js';
 import { HoldPanel } from './HoldPanel.js';
 import { useHold, type HoldControls } from './useHold.js';
@@ -16,22 +17,21 @@ const MAX_PER_HOLD = 10;
 export function ShowPage({ id }: { id: string }) {
   const [show, setShow] = useState<Show>();
   const [error, setError] = useState<string>();
+  // The page may move to another show before this one's answer came.
+  const start = useLatestRequest();
 
   useEffect(() => {
-    let current = true;
+    const isLatest = start();
     setShow(undefined);
     setError(undefined);
     api.getShow(id).then(
-      (answer) => current && setShow(answer),
+      (answer) => isLatest() && setShow(answer),
       (problem: unknown) =>
         // A malformed id in the address is, to a buyer, a show that does not exist.
-        current &&
+        isLatest() &&
         setError(problemCode(problem) === 'validation_failed' ? wordsFor('show_not_found') : describeError(problem)),
     );
-    return () => {
-      current = false;
-    };
-  }, [id]);
+  }, [id, start]);
 
   if (error)
     return (

@@ -1,4 +1,5 @@
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useLatestRequest } from '../../useLatestRequest.js';
 import { useAdmin } from './session.js';
 
 export interface Page<T> {
@@ -26,28 +27,28 @@ export function usePaged<T>(read: (cursor: string | undefined) => Promise<Page<T
   const [cursor, setCursor] = useState<string>();
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string>();
-  const generation = useRef(0);
+  const start = useLatestRequest();
 
   const fetchPage = useCallback(
     async (from: string | undefined) => {
-      const mine = ++generation.current;
+      const isLatest = start();
       setLoading(true);
       setError(undefined);
       try {
         const page = await read(from);
-        if (mine !== generation.current) return;
+        if (!isLatest()) return;
         setItems((current) => (from === undefined ? page.items : [...(current ?? []), ...page.items]));
         setCursor(page.nextCursor);
       } catch (problem) {
-        if (mine !== generation.current) return;
+        if (!isLatest()) return;
         setError(fail(problem));
         // A failed fresh read (new filters) must not leave the old filters' rows looking like its answer.
         if (from === undefined) setItems(undefined);
       } finally {
-        if (mine === generation.current) setLoading(false);
+        if (isLatest()) setLoading(false);
       }
     },
-    [read, fail],
+    [read, fail, start],
   );
 
   useEffect(() => {

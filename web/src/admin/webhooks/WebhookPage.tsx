@@ -2,7 +2,7 @@ import type { Webhook } from '@seat-hold/client';
 import { useLocation } from 'preact-iso';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { DeliveryLog } from './DeliveryLog.js';
-import { useAdmin } from './session.js';
+import { useAdmin } from '../shared/session.js';
 import { WebhookActions } from './WebhookActions.js';
 import { WebhookSummary } from './WebhooksPage.js';
 

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { plural } from '../format.js';
+import { plural } from '../../format.js';
 import { draftTotals, labelRange, newKey, type DraftRow, type DraftSection } from './seatMapDraft.js';
 
 /**

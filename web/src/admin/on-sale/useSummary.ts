@@ -1,7 +1,8 @@
 import type { ShowSummary } from '@seat-hold/client';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { problemCode } from '../problems.js';
-import { useAdmin } from './session.js';
+import { problemCode } from '../../problems.js';
+import { useLatestRequest } from '../../useLatestRequest.js';
+import { useAdmin } from '../shared/session.js';
 
 const POLL_MS = 1_000;
 /** After "too many requests", wait this long before asking again. */
@@ -42,9 +43,11 @@ export function useSummary(showId: string): LiveSummary {
   const [error, setError] = useState<string>();
   const [fresh, setFresh] = useState(false);
   const samples = useRef<Sample[]>([]);
+  // Each run of the effect polls one show: another show, or unmounting, stops it.
+  const start = useLatestRequest();
 
   useEffect(() => {
-    let stopped = false;
+    const isLatest = start();
     let timer: ReturnType<typeof setTimeout> | undefined;
     samples.current = [];
     setSummary(undefined);
@@ -55,26 +58,23 @@ export function useSummary(showId: string): LiveSummary {
       if (!document.hidden) {
         try {
           const next = await api.getSummary(showId);
-          if (stopped) return;
+          if (!isLatest()) return;
           setSummary(next);
           setError(undefined);
           setFresh(true);
           setHoldsPerSecond(measure(samples.current, { at: Date.parse(next.at), bookings: heldEver(next) }));
         } catch (problem) {
-          if (stopped) return;
+          if (!isLatest()) return;
           setError(fail(problem));
           setFresh(false);
           if (problemCode(problem) === 'rate_limited') delay = BACKOFF_MS;
         }
       }
-      if (!stopped) timer = setTimeout(() => void poll(), delay);
+      if (isLatest()) timer = setTimeout(() => void poll(), delay);
     }
     void poll();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, [api, fail, showId]);
+    return () => clearTimeout(timer);
+  }, [api, fail, showId, start]);
 
   return { summary, holdsPerSecond, error, fresh };
 }

@@ -1,9 +1,9 @@
 import type { CreatedWebhook, NewWebhook, Webhook } from '@seat-hold/client';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { formatDateTime } from '../format.js';
-import { Outcome } from './HouseSeats.js';
-import { useIdempotentCalls } from '../idempotency.js';
-import { useAction, useAdmin } from './session.js';
+import { formatDateTime } from '../../format.js';
+import { Outcome } from '../shared/Outcome.js';
+import { useIdempotentCalls } from '../../idempotency.js';
+import { useAction, useAdmin } from '../shared/session.js';
 import { EVENT_TYPES, EVENT_WORDS, eventsInWords, type EventType } from './webhookWords.js';
 import { WebhookActions } from './WebhookActions.js';
 

@@ -1,6 +1,6 @@
 import type { Webhook } from '@seat-hold/client';
 import { useState } from 'preact/hooks';
-import { useAction, useAdmin } from './session.js';
+import { useAction, useAdmin } from '../shared/session.js';
 
 /**
  * Enable or disable, send a test ping, delete (asked twice, in the page rather than a

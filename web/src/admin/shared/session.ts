@@ -1,7 +1,7 @@
 import { createContext } from 'preact';
 import { useCallback, useContext, useRef, useState } from 'preact/hooks';
-import type { AdminApi } from '../api.js';
-import { describeError, problemCode } from '../problems.js';
+import type { AdminApi } from '../../api.js';
+import { describeError, problemCode } from '../../problems.js';
 
 /** Session storage only: the key dies with the tab and never reaches a URL or a log. */
 const STORAGE_KEY = 'seat-hold.admin-key';

@@ -1,10 +1,10 @@
 import type { Show, ShowChanges } from '@seat-hold/client';
 import { useState } from 'preact/hooks';
-import { Outcome } from './HouseSeats.js';
-import { SeatCountField } from './SeatCountField.js';
-import { useAction, useAdmin } from './session.js';
-import { formOf, ShowFields, type ShowForm } from './ShowFields.js';
-import { localInputToIso } from './time.js';
+import { Outcome } from '../shared/Outcome.js';
+import { SeatCountField } from '../shared/SeatCountField.js';
+import { useAction, useAdmin } from '../shared/session.js';
+import { formOf, ShowFields, type ShowForm } from '../shared/ShowFields.js';
+import { localInputToIso } from '../shared/time.js';
 
 /** The show's title, times and checkout settings; only what changed is sent. */
 export function SettingsPanel({ show, onSaved }: { show: Show; onSaved: (show: Show) => void }) {

@@ -1,10 +1,11 @@
 import type { ShowListItem } from '@seat-hold/client';
 import { useCallback, useEffect } from 'preact/hooks';
-import { formatDateTime } from '../format.js';
-import { useAvailability } from '../live.js';
-import { LiveDot } from './LiveDot.js';
-import { useAdmin } from './session.js';
-import { usePaged } from './usePaged.js';
+import { formatDateTime } from '../../format.js';
+import { useAvailability } from '../../live.js';
+import { LiveDot } from '../shared/LiveDot.js';
+import { SalesState } from '../shared/SalesState.js';
+import { useAdmin } from '../shared/session.js';
+import { usePaged } from '../shared/usePaged.js';
 
 /**
  * A browser opens at most six connections to one origin and each live stream keeps one:
@@ -126,13 +127,4 @@ function Available({
       {available.toLocaleString()} / {show.total_seats.toLocaleString()}
     </span>
   );
-}
-
-export function SalesState({ show }: { show: Pick<ShowListItem, 'sales_start' | 'sales_end' | 'start_time'> }) {
-  const now = Date.now();
-  if (Date.parse(show.start_time) <= now) return <span class="pill pill-muted">Started</span>;
-  if (show.sales_start && Date.parse(show.sales_start) > now)
-    return <span class="pill pill-muted">Opens {formatDateTime(show.sales_start)}</span>;
-  if (show.sales_end && Date.parse(show.sales_end) <= now) return <span class="pill pill-muted">Closed</span>;
-  return <span class="pill pill-ok">On sale</span>;
 }

@@ -1,8 +1,8 @@
 import type { Booking, ShowBookingsQuery } from '@seat-hold/client';
 import { useCallback, useState } from 'preact/hooks';
-import { formatDateTime } from '../format.js';
-import { InputProblem, useAdmin } from './session.js';
-import { usePaged, type Page } from './usePaged.js';
+import { formatDateTime } from '../../format.js';
+import { InputProblem, useAdmin } from '../shared/session.js';
+import { usePaged, type Page } from '../shared/usePaged.js';
 
 type Status = NonNullable<ShowBookingsQuery['status']>;
 const STATUSES: Record<Status, string> = {

@@ -1,8 +1,8 @@
 import type { SeatBlock } from '@seat-hold/client';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { formatDateTime, plural } from '../format.js';
-import { Outcome } from './HouseSeats.js';
-import { useAction, useAdmin } from './session.js';
+import { formatDateTime, plural } from '../../format.js';
+import { Outcome } from '../shared/Outcome.js';
+import { useAction, useAdmin } from '../shared/session.js';
 
 export interface Blocks {
   blocks: SeatBlock[] | undefined;
