@@ -3,40 +3,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, poolLimits } from '../../src/adapters/postgres/pool.js';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
 import { SeatPlans } from '../../src/services/seat-plans.service.js';
-import {
-  admin,
-  createShow,
-  expectProblem,
-  futureIso,
-  inventory,
-  sleep,
-  startTestApp,
-  buildTestApp,
-  type TestContext,
-} from '../helpers.js';
+import type { Hold } from '../../client/src/index.js';
+import { buildTestApp, createShow, expectProblem, startTestApp, type TestContext } from '../helpers.js';
+import { admin, Api, futureIso } from '../support/api.js';
+import { lapse } from '../support/clock.js';
+import { inventory } from '../support/database.js';
 import type { SeatMapInput as SeatMap } from '../../src/domain/seat-map.js';
 
-// Holds last 2 s here, so that expiry can be watched.
+// Seat maps: creating seated shows, holding chosen seats and the best available, and the
+// database keeping every seat in at most one live booking.
 let ctx: TestContext;
+let api: Api;
 beforeAll(async () => {
-  ctx = await startTestApp({ HOLD_TTL_SECONDS: '2' });
+  ctx = await startTestApp();
+  api = new Api(ctx.app);
 });
 afterAll(() => ctx.close());
 
-interface SeatedShow {
-  id: string;
-  seating: string;
-  total_seats: number;
-  available_seats: number;
-  available_by_category?: Record<string, number>;
-}
-interface SeatHold {
-  id: string;
-  seats: number;
-  seat_ids: string[];
-  status: string;
-  hold_token: string;
-}
+type SeatHold = Hold & { seat_ids: string[] };
 
 const smallMap: SeatMap = {
   sections: [
@@ -51,34 +35,11 @@ const smallMap: SeatMap = {
   ],
 };
 
-async function createSeatedShow(seatMap: SeatMap = smallMap): Promise<SeatedShow> {
-  const response = await ctx.app.inject({
-    method: 'POST',
-    url: '/api/shows',
-    headers: admin,
-    payload: { title: 'Seated', start_time: futureIso(), seat_map: seatMap },
-  });
-  expect(response.statusCode, response.body).toBe(201);
-  return response.json();
-}
-
+const createSeatedShow = (seatMap: SeatMap = smallMap) => api.show({ title: 'Seated', seat_map: seatMap });
 const book = (showId: string, payload: object, headers: Record<string, string> = {}) =>
-  ctx.app.inject({ method: 'POST', url: `/api/shows/${showId}/book`, payload, headers });
-
-async function held(showId: string, payload: object): Promise<SeatHold> {
-  const response = await book(showId, payload);
-  expect(response.statusCode, response.body).toBe(201);
-  return response.json();
-}
-
-async function seatStatus(showId: string): Promise<Record<string, string>> {
-  const response = await ctx.app.inject({ method: 'GET', url: `/api/shows/${showId}/seats` });
-  expect(response.statusCode, response.body).toBe(200);
-  const body = response.json<{ sections: { name: string; rows: { label: string; status: string }[] }[] }>();
-  return Object.fromEntries(
-    body.sections.flatMap((section) => section.rows.map((row) => [`${section.name}-${row.label}`, row.status])),
-  );
-}
+  api.hold(showId, payload, headers);
+const held = async (showId: string, payload: object) => (await api.held(showId, payload)) as SeatHold;
+const seatStatus = (showId: string) => api.seatStates(showId);
 
 describe('creating a seated show', () => {
   it('takes a seat map: total_seats is its seats, every category available', async () => {
@@ -89,7 +50,7 @@ describe('creating a seated show', () => {
       available_seats: 28,
       available_by_category: { premium: 10, standard: 18 },
     });
-    const read = (await ctx.app.inject({ method: 'GET', url: `/api/shows/${show.id}` })).json<SeatedShow>();
+    const read = await api.showNow(show.id);
     expect(read).toMatchObject({
       seating: 'assigned',
       available_seats: 28,
@@ -278,14 +239,14 @@ describe('a seated booking carries its seats through confirm, cancel and expiry'
     const show = await createSeatedShow();
     const booking = await held(show.id, { seats: 2 });
     expect((await seatStatus(show.id))['Stalls-A']).toBe('FFFFHHFFFF');
-    await sleep(2_100);
+    await lapse(ctx.pool, booking.id);
     expect((await seatStatus(show.id))['Stalls-A']).toBe('FFFFFFFFFF');
     expect((await ctx.app.inject({ method: 'GET', url: `/api/shows/${show.id}` })).json()).toMatchObject({
       available_seats: 28,
       available_by_category: { premium: 10 },
     });
-    // Best available takes the centre again: the overdue hold is reclaimed by this group.
-    const again = await held(show.id, { seats: 2 });
+    // Its very seats can be held again: the group that asks for them expires the lapsed hold first.
+    const again = await held(show.id, { seat_ids: booking.seat_ids });
     expect(again.seat_ids).toEqual(booking.seat_ids);
     const { rows } = await ctx.pool.query('SELECT status FROM bookings WHERE id = $1', [booking.id]);
     expect(rows[0].status).toBe('EXPIRED');
@@ -302,8 +263,8 @@ describe('a seated booking carries its seats through confirm, cancel and expiry'
 
   it('the expiry worker frees the seats, and the API catches up with seats changed behind its back', async () => {
     const show = await createSeatedShow();
-    await held(show.id, { seat_ids: ['Stalls-A-5', 'Stalls-A-6'] });
-    await sleep(2_100);
+    const lapsing = await held(show.id, { seat_ids: ['Stalls-A-5', 'Stalls-A-6'] });
+    await lapse(ctx.pool, lapsing.id);
     expect(await ctx.services.expiry.expireShow(show.id)).toBe(2);
     expect((await seatStatus(show.id))['Stalls-A']).toBe('FFFFFFFFFF');
     // This process knew the seats held; its next group is refused as stale and chosen again.
@@ -318,7 +279,7 @@ describe('a seated booking carries its seats through confirm, cancel and expiry'
     expect(first.statusCode).toBe(201);
     expect(replay.statusCode).toBe(201);
     expect(replay.json()).toEqual(first.json());
-    expect(first.json<SeatHold>().seat_ids).toHaveLength(2);
+    expect(first.json().seat_ids).toHaveLength(2);
   });
 });
 
