@@ -11,6 +11,7 @@ import {
   type SeatRowInput,
   type TestContext,
 } from '../helpers.js';
+import { lapse } from '../support/clock.js';
 import { SseStream } from '../support/sse.js';
 import type { Pool } from '../../src/adapters/postgres/pool.js';
 import { OutboxRepository, parsePosition } from '../../src/repositories/outbox.repository.js';
@@ -401,7 +402,7 @@ describe('short holds and limits', () => {
   let small: TestContext;
   let url: string;
   beforeAll(async () => {
-    small = await startTestApp({ SSE_MAX_STREAMS: '2', SSE_HEARTBEAT_SECONDS: '1', HOLD_TTL_SECONDS: '1' });
+    small = await startTestApp({ SSE_MAX_STREAMS: '2', SSE_HEARTBEAT_SECONDS: '1' });
     url = await small.app.listen({ host: '127.0.0.1', port: 0 });
   });
   afterAll(() => small.close());
@@ -429,7 +430,7 @@ describe('short holds and limits', () => {
     });
     expect(held.statusCode).toBe(201);
     expect((await stream.next('seats')).data.seats).toEqual({ 'S-A-2': 'H' });
-    await sleep(1100);
+    await lapse(small.pool, held.json<{ id: string }>().id);
     const from = stream.events.length;
     await small.services.expiry.sweep();
     expect((await stream.next('seats', () => true, from)).data.seats).toEqual({ 'S-A-2': 'F' });
@@ -439,11 +440,13 @@ describe('short holds and limits', () => {
     // Resumed after a hold lapsed but before anything swept it: its seat reads free, as in GET /seats.
     const at = stream.lastEventId!;
     stream.close();
-    expect(
-      (await small.app.inject({ method: 'POST', url: `/api/shows/${showId}/book`, payload: { seat_ids: ['S-A-4'] } }))
-        .statusCode,
-    ).toBe(201);
-    await sleep(1100);
+    const lapsing = await small.app.inject({
+      method: 'POST',
+      url: `/api/shows/${showId}/book`,
+      payload: { seat_ids: ['S-A-4'] },
+    });
+    expect(lapsing.statusCode).toBe(201);
+    await lapse(small.pool, lapsing.json<{ id: string }>().id);
     const resumed = await openSmall(showId, { 'last-event-id': at });
     await resumed.next('availability');
     expect(resumed.of('seats')[0]!.data.seats).toEqual({ 'S-A-4': 'F' });

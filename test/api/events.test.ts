@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventFromRow, type WebhookEvent } from '../../src/domain/events.js';
 import { OutboxRepository, type OutboxPosition } from '../../src/repositories/outbox.repository.js';
-import { admin, createSeatedShow, createShow, hold, sleep, startTestApp, type TestContext } from '../helpers.js';
+import { admin, createSeatedShow, createShow, hold, startTestApp, type TestContext } from '../helpers.js';
+import { lapse } from '../support/clock.js';
 
 // The outbox: every change writes its events in its own transaction, whatever path made it.
 let ctx: TestContext;
 let outbox: OutboxRepository;
 let position: OutboxPosition;
 beforeAll(async () => {
-  ctx = await startTestApp({ HOLD_TTL_SECONDS: '1' });
+  ctx = await startTestApp();
   outbox = new OutboxRepository(ctx.pool);
   position = await outbox.head();
 });
@@ -81,7 +82,7 @@ describe('the outbox', () => {
     const first = await hold(ctx.app, show.id);
     expect((await post(`/api/shows/${show.id}/book`, {}, { seats: 1 })).statusCode).toBe(409);
     await newEvents();
-    await sleep(1100);
+    await lapse(ctx.pool, first.id);
     await ctx.services.expiry.sweep();
     const events = await newEvents();
     expect(types(events)).toEqual(['booking.expired', 'show.back_on_sale']);

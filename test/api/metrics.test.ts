@@ -1,21 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics.js';
 import { serveWorkerMetrics } from '../../src/jobs/worker-metrics.js';
-import {
-  admin,
-  createShow,
-  expectProblem,
-  hold,
-  metricValue,
-  sleep,
-  startTestApp,
-  type TestContext,
-} from '../helpers.js';
+import { admin, createShow, expectProblem, hold, metricValue, startTestApp, type TestContext } from '../helpers.js';
+import { lapse } from '../support/clock.js';
 
 const METRICS_TOKEN = 'metrics-token-0123456789';
 let ctx: TestContext;
 beforeAll(async () => {
-  ctx = await startTestApp({ METRICS_TOKEN, HOLD_TTL_SECONDS: '1' });
+  ctx = await startTestApp({ METRICS_TOKEN });
 });
 afterAll(() => ctx.close());
 
@@ -120,7 +112,7 @@ describe('what the metrics count', () => {
     const show = await createShow(ctx.app, { total_seats: 2 });
     const late = await hold(ctx.app, show.id);
     const reclaimed = await hold(ctx.app, show.id);
-    await sleep(Date.parse(reclaimed.expires_at) - Date.now() + 100);
+    await lapse(ctx.pool, [late.id, reclaimed.id]);
     // A late confirm expires its own hold (only its own) and refuses.
     const confirm = await ctx.app.inject({
       method: 'POST',
@@ -135,11 +127,11 @@ describe('what the metrics count', () => {
     // show, and then the hold of a second one.
     await hold(ctx.app, show.id, 2);
     const third = await hold(ctx.app, (await createShow(ctx.app, { total_seats: 1 })).id);
-    await sleep(Date.parse(third.expires_at) - Date.now() + 100);
+    await lapse(ctx.pool, third.id);
     await ctx.app.inject({ method: 'POST', url: `/api/shows/${third.show_id}/book` });
     // The sweep, with the lateness it saw.
     const fourth = await hold(ctx.app, (await createShow(ctx.app, { total_seats: 1 })).id);
-    await sleep(Date.parse(fourth.expires_at) - Date.now() + 100);
+    await lapse(ctx.pool, fourth.id);
     await ctx.services.housekeeping.run();
     const after = (await scrape(admin)).body;
     expect(delta(middle, after, 'seat_hold_expired_holds_total', 'path="reclaim"')).toBe(2);
