@@ -7,7 +7,6 @@ import pg from 'pg';
 import { expect, inject } from 'vitest';
 import { loadConfig, type Config } from '../src/config.js';
 import { createPool, poolLimits, type Pool } from '../src/adapters/postgres/pool.js';
-import type { HeldBooking as HeldBookingShape } from '../src/domain/booking.js';
 import { buildApp } from '../src/http/app.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics, type Metrics } from '../src/metrics.js';
@@ -17,7 +16,6 @@ import type { ScheduleDeliveries } from '../src/services/webhook.service.js';
 import { databaseUrl } from './global-setup.js';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789';
-export const admin = { authorization: `Bearer ${ADMIN_KEY}` };
 
 export interface TestDatabase {
   url: string;
@@ -143,47 +141,6 @@ export function inspectionPool(url: string, max = 4): Pool {
   return createPool(url, { max, lockTimeoutMs: 0, statementTimeoutMs: 0 });
 }
 
-export function futureIso(minutesAhead = 60 * 24): string {
-  return new Date(Date.now() + minutesAhead * 60_000).toISOString();
-}
-
-export async function createShow(
-  app: FastifyInstance,
-  body: Partial<{ title: string; description: string; start_time: string; total_seats: number }> = {},
-): Promise<{ id: string; total_seats: number }> {
-  const response = await app.inject({
-    method: 'POST',
-    url: '/api/shows',
-    headers: admin,
-    payload: { title: 'Hamlet', start_time: futureIso(), total_seats: 10, ...body },
-  });
-  if (response.statusCode !== 201) throw new Error(`createShow: ${response.statusCode} ${response.body}`);
-  return response.json();
-}
-
-/** A row of a seat map as POST /api/shows takes it. */
-export interface SeatRowInput {
-  label: string;
-  seats: number;
-  category?: string;
-}
-
-/** A seated show of one section (`Stalls` unless named) with these rows; returns its id. */
-export async function createSeatedShow(
-  app: FastifyInstance,
-  rows: SeatRowInput[] = [{ label: 'A', seats: 4 }],
-  section = 'Stalls',
-): Promise<string> {
-  const response = await app.inject({
-    method: 'POST',
-    url: '/api/shows',
-    headers: admin,
-    payload: { title: 'Seated', start_time: futureIso(), seat_map: { sections: [{ name: section, rows }] } },
-  });
-  if (response.statusCode !== 201) throw new Error(`createSeatedShow: ${response.statusCode} ${response.body}`);
-  return response.json<{ id: string }>().id;
-}
-
 /**
  * The value of the sample of `name` in a Prometheus text scrape whose labels include `label`
  * (e.g. `kind="holds"`; any sample of `name` when none is given); 0 when there is none yet.
@@ -191,35 +148,6 @@ export async function createSeatedShow(
 export function metricValue(text: string, name: string, label = ''): number {
   const line = text.split('\n').find((row) => row.startsWith(`${name}{`) && row.includes(label));
   return line ? Number(line.split(' ').pop()) : 0;
-}
-
-/** A hold as a client receives it: JSON, dates as strings. */
-export type HeldBooking = {
-  [K in keyof HeldBookingShape]: HeldBookingShape[K] extends Date ? string : HeldBookingShape[K];
-};
-
-export async function hold(app: FastifyInstance, showId: string, seats = 1): Promise<HeldBooking> {
-  const response = await app.inject({ method: 'POST', url: `/api/shows/${showId}/book`, payload: { seats } });
-  if (response.statusCode !== 201) throw new Error(`hold: ${response.statusCode} ${response.body}`);
-  return response.json();
-}
-
-/** The show's counters next to what its booking rows add up to. */
-export async function inventory(pool: Pool, showId: string) {
-  const { rows } = await pool.query<{
-    total: number;
-    held: number;
-    confirmed: number;
-    pending_rows: number;
-    confirmed_rows: number;
-  }>(
-    `SELECT s.total_seats AS total, s.held_seats AS held, s.confirmed_seats AS confirmed,
-            COALESCE(sum(b.seats) FILTER (WHERE b.status = 'PENDING'), 0)::int AS pending_rows,
-            COALESCE(sum(b.seats) FILTER (WHERE b.status = 'CONFIRMED'), 0)::int AS confirmed_rows
-     FROM shows s LEFT JOIN bookings b ON b.show_id = s.id WHERE s.id = $1 GROUP BY s.id`,
-    [showId],
-  );
-  return rows[0]!;
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,16 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  admin,
-  createSeatedShow,
-  createShow,
-  hold,
-  metricValue,
-  sleep,
-  startTestApp,
-  type SeatRowInput,
-  type TestContext,
-} from '../helpers.js';
+import { metricValue, sleep, startTestApp, type TestContext } from '../helpers.js';
+import { admin, createSeatedShow, createShow, hold, type SeatRowInput } from '../support/api.js';
 import { lapse } from '../support/clock.js';
 import { SseStream } from '../support/sse.js';
 import type { Pool } from '../../src/adapters/postgres/pool.js';

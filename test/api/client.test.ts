@@ -8,7 +8,8 @@ import {
 } from '@seat-hold/client';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { problemCatalog, type ProblemCode as ServerProblemCode } from '../../src/errors.js';
-import { ADMIN_KEY, futureIso, startTestApp, type TestContext } from '../helpers.js';
+import { ADMIN_KEY, startTestApp, type TestContext } from '../helpers.js';
+import { futureIso } from '../support/api.js';
 
 // The typed client (client/, generated from openapi.json) against the real app over HTTP:
 // a change to the API that breaks the client fails here.

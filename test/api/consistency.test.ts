@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { admin, createSeatedShow, createShow, hold, startTestApp, type TestContext } from '../helpers.js';
+import { startTestApp, type TestContext } from '../helpers.js';
+import { admin, createSeatedShow, createShow, hold } from '../support/api.js';
 
 // `npm run check:consistency` runs the built file; here the same entry point runs from source.
 async function checkConsistency(databaseUrl: string): Promise<{ code: number | null; output: string }> {

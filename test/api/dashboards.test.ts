@@ -6,7 +6,8 @@ import { parse } from 'yaml';
 import { createMetrics } from '../../src/metrics.js';
 import { createExpiryQueue } from '../../src/jobs/expiry.queue.js';
 import { producerConnection } from '../../src/adapters/redis.js';
-import { admin, createShow, expectProblem, hold, sleep, startTestApp, type TestContext } from '../helpers.js';
+import { expectProblem, sleep, startTestApp, type TestContext } from '../helpers.js';
+import { admin, createShow, hold } from '../support/api.js';
 
 // The dashboard's queries and the Prometheus configuration, checked against what the API and
 // the worker really export, and against docker-compose.yml. No Docker engine runs here.

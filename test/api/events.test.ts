@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventFromRow, type WebhookEvent } from '../../src/domain/events.js';
 import { OutboxRepository, type OutboxPosition } from '../../src/repositories/outbox.repository.js';
-import { admin, createSeatedShow, createShow, hold, startTestApp, type TestContext } from '../helpers.js';
+import { startTestApp, type TestContext } from '../helpers.js';
+import { admin, createSeatedShow, createShow, hold } from '../support/api.js';
 import { lapse } from '../support/clock.js';
 
 // The outbox: every change writes its events in its own transaction, whatever path made it.

@@ -16,7 +16,9 @@ import { startExpiryWorker, type RunningExpiryWorker } from '../../src/jobs/expi
 import { BookingRepository } from '../../src/repositories/booking.repository.js';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
 import { ExpiryService } from '../../src/services/expiry.service.js';
-import { createShow, hold, inventory, sleep, startTestApp, type TestContext } from '../helpers.js';
+import { sleep, startTestApp, type TestContext } from '../helpers.js';
+import { createShow, hold } from '../support/api.js';
+import { inventory } from '../support/database.js';
 
 const logger = createLogger({ LOG_LEVEL: 'silent' }, 'test');
 const prefix = `test-${randomBytes(4).toString('hex')}`;

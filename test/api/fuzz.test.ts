@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemCatalog } from '../../src/errors.js';
-import { admin, createShow, hold, startTestApp, type HeldBooking, type TestContext } from '../helpers.js';
+import { startTestApp, type TestContext } from '../helpers.js';
+import type { Hold as HeldBooking } from '../../client/src/index.js';
+import { admin, createShow, hold } from '../support/api.js';
 
 // Property-based: generated ids, bodies, headers, query strings and content types thrown
 // at every route. Whatever arrives, the answer is never a 5xx, every error is problem+json

@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyRequest } from 'fastify';
 import { toProblem } from '../../src/http/problem.js';
 import { producerConnection } from '../../src/adapters/redis.js';
-import { buildTestApp, createShow, expectProblem, startTestApp, type TestContext } from '../helpers.js';
+import { buildTestApp, expectProblem, startTestApp, type TestContext } from '../helpers.js';
+import { createShow } from '../support/api.js';
+import { Api } from '../support/api.js';
 
 const opened: TestContext[] = [];
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -21,7 +23,7 @@ afterAll(async () => {
 });
 
 const book = (ctx: Pick<TestContext, 'app'>, showId: string, headers: Record<string, string> = {}) =>
-  ctx.app.inject({ method: 'POST', url: `/api/shows/${showId}/book`, headers });
+  new Api(ctx.app).hold(showId, undefined, headers);
 
 describe('rate limiting', () => {
   it('answers 429 problem+json with Retry-After past RATE_LIMIT_MAX per window; reads are not limited', async () => {
@@ -154,7 +156,7 @@ describe('input the schema accepts never reaches PostgreSQL in a form it refuses
   it('ids only in their canonical form: anything else is 400 validation_failed, never a 5xx', async () => {
     const ctx = await app({});
     const show = await createShow(ctx.app, { total_seats: 5 });
-    const held = (await book(ctx, show.id)).json<{ id: string; hold_token: string }>();
+    const held = (await book(ctx, show.id)).json();
     const token = { 'x-hold-token': held.hold_token };
     const spellings = (id: string) => [`urn:uuid:${id}`, `URN:UUID:${id}`, `{${id}}`, id.replace(/-/g, ''), `${id}0`];
     for (const id of spellings(show.id)) {

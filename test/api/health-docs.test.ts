@@ -25,18 +25,8 @@ import {
 
 // What a ping or a resend answers (src/http/routes/webhooks.ts).
 const WebhookAccepted = Type.Object({ delivery_id: Type.String({ format: 'uuid' }) });
-import {
-  admin,
-  buildTestApp,
-  createShow,
-  expectProblem,
-  futureIso,
-  hold,
-  inspectionPool,
-  startTestApp,
-  testConfig,
-  type TestContext,
-} from '../helpers.js';
+import { buildTestApp, expectProblem, inspectionPool, startTestApp, testConfig, type TestContext } from '../helpers.js';
+import { admin, createShow, futureIso, hold } from '../support/api.js';
 
 let ctx: TestContext;
 beforeAll(async () => {

@@ -2,23 +2,23 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdempotencyRepository } from '../../src/repositories/idempotency.repository.js';
 import { IdempotencyService } from '../../src/services/idempotency.service.js';
-import { admin, createShow, expectProblem, futureIso, inventory, startTestApp, type TestContext } from '../helpers.js';
+import { expectProblem, startTestApp, type TestContext } from '../helpers.js';
+import { admin, createShow, futureIso } from '../support/api.js';
+import { Api } from '../support/api.js';
+import { inventory } from '../support/database.js';
 
 let ctx: TestContext;
+let api: Api;
 beforeAll(async () => {
   ctx = await startTestApp({ DB_POOL_SIZE: '20' });
+  api = new Api(ctx.app);
 });
 afterAll(() => ctx.close());
 
-const book = (showId: string, key: string, payload: unknown = { seats: 1 }) =>
-  ctx.app.inject({
-    method: 'POST',
-    url: `/api/shows/${showId}/book`,
-    headers: { 'content-type': 'application/json', 'idempotency-key': key },
-    payload: JSON.stringify(payload),
-  });
+const book = (showId: string, key: string, payload: object = { seats: 1 }) =>
+  api.hold(showId, payload, { 'idempotency-key': key });
 const act = (id: string, action: 'confirm' | 'cancel', headers: Record<string, string>) =>
-  ctx.app.inject({ method: 'POST', url: `/api/bookings/${id}/${action}`, headers });
+  api.act(action, { id }, headers);
 const rowsOf = async (showId: string) =>
   (await ctx.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM bookings WHERE show_id = $1', [showId])).rows[0]!
     .n;

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, ADMIN_KEY, createShow, expectProblem, startTestApp, type TestContext } from '../helpers.js';
+import { ADMIN_KEY, expectProblem, startTestApp, type TestContext } from '../helpers.js';
+import { admin, createShow } from '../support/api.js';
 
 const METRICS_TOKEN = 'metrics-token-for-the-log-test';
 const lines: string[] = [];

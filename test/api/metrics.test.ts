@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics.js';
 import { serveWorkerMetrics } from '../../src/jobs/worker-metrics.js';
-import { admin, createShow, expectProblem, hold, metricValue, startTestApp, type TestContext } from '../helpers.js';
+import { expectProblem, metricValue, startTestApp, type TestContext } from '../helpers.js';
+import { admin, createShow, hold } from '../support/api.js';
 import { lapse } from '../support/clock.js';
 
 const METRICS_TOKEN = 'metrics-token-0123456789';

@@ -9,7 +9,8 @@ import { afterAll, describe, expect, it, inject } from 'vitest';
 import { applyCore, coreSources, functionsDir } from '../../src/adapters/postgres/core.js';
 import { migrate, migrationsDir } from '../../src/adapters/postgres/migrate.js';
 import { databaseUrl } from '../global-setup.js';
-import { admin, buildTestApp, testConfig } from '../helpers.js';
+import { buildTestApp, testConfig } from '../helpers.js';
+import { admin } from '../support/api.js';
 import { createPool, poolLimits } from '../../src/adapters/postgres/pool.js';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, poolLimits, type Pool } from '../../src/adapters/postgres/pool.js';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
-import { admin, buildTestApp, expectProblem, futureIso, startTestApp, type TestContext } from '../helpers.js';
+import { buildTestApp, expectProblem, startTestApp, type TestContext } from '../helpers.js';
+import { admin, futureIso } from '../support/api.js';
 import { lockShow, lockWaiters } from '../support/locks.js';
 
 // A seat is known to clients by its id (S-A-1) and to the database by its number in the map, and a

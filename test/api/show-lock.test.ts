@@ -1,18 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  admin,
-  createSeatedShow,
-  createShow,
-  expectProblem,
-  hold,
-  inventory,
-  sleep,
-  startTestApp,
-  type TestAppOptions,
-  type TestContext,
-} from '../helpers.js';
+import { expectProblem, sleep, startTestApp, type TestAppOptions, type TestContext } from '../helpers.js';
+import { admin, createSeatedShow, createShow, hold } from '../support/api.js';
+import { inventory } from '../support/database.js';
 import { lapse } from '../support/clock.js';
 import { lockShow, lockWaiters } from '../support/locks.js';
 

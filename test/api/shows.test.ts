@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, createShow, expectProblem, futureIso, startTestApp, type TestContext } from '../helpers.js';
+import { expectProblem, startTestApp, type TestContext } from '../helpers.js';
+import { admin, createShow, futureIso } from '../support/api.js';
 
 let ctx: TestContext;
 beforeAll(async () => {

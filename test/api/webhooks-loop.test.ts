@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessWebhooks } from '../../src/jobs/webhook.loop.js';
 import { createLogger } from '../../src/logger.js';
-import { admin, createShow, sleep, startTestApp, type TestContext } from '../helpers.js';
+import { sleep, startTestApp, type TestContext } from '../helpers.js';
+import { admin, createShow } from '../support/api.js';
 import { Receiver, verify } from '../support/receiver.js';
 
 // Webhooks without Redis (`npm start` with no REDIS_URL): the API process relays and sends

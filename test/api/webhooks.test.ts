@@ -7,17 +7,15 @@ import { producerConnection } from '../../src/adapters/redis.js';
 import { startWebhookWorker, type RunningWebhookWorker } from '../../src/jobs/webhook.worker.js';
 import { createLogger } from '../../src/logger.js';
 import {
-  admin,
   metricValue,
   buildTestApp,
-  createShow,
   expectProblem,
-  hold,
   sleep,
   startTestApp,
   testConfig,
   type TestContext,
 } from '../helpers.js';
+import { admin, createShow, hold } from '../support/api.js';
 import { deleteQueueKeys } from '../support/processes.js';
 import { Receiver, verify } from '../support/receiver.js';
 

@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers.js';
 import { Nginx, nginxBinary, type AccessLogEntry } from '../support/nginx.js';
-import { createShows, deleteQueueKeys, serviceEnv, startApi, type ServiceProcess } from '../support/processes.js';
+import {
+  createShows,
+  deleteQueueKeys,
+  serviceEnv,
+  startAll,
+  startApi,
+  type ServiceProcess,
+} from '../support/processes.js';
 import { SseStream } from '../support/sse.js';
 
 // The shipped load balancer, deploy/nginx.conf, run for real with Debian's nginx in front of
@@ -24,7 +31,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   // Holds last long enough to be confirmed whatever the machine's pace.
   const env = { ...serviceEnv(database.url, inject('redisUrl'), queuePrefix), HOLD_TTL_SECONDS: '120' };
-  apis = await Promise.all([startApi('api-1', env), startApi('api-2', env)]);
+  apis = await startAll([startApi('api-1', env), startApi('api-2', env)]);
   for (const api of apis) names.set(new URL(api.url!).host, api.name);
   nginx = await Nginx.start(Object.fromEntries(apis.map((api) => [api.name, new URL(api.url!).host])));
 });

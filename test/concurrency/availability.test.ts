@@ -7,6 +7,7 @@ import {
   createShows,
   deleteQueueKeys,
   serviceEnv,
+  startAll,
   startApi,
   startWorker,
   type ServiceProcess,
@@ -28,7 +29,7 @@ beforeAll(async () => {
   pool = inspectionPool(database.url);
   // Holds last 2 s (serviceEnv); the worker expires them by their BullMQ job.
   const env = serviceEnv(database.url, inject('redisUrl'), queuePrefix);
-  processes = await Promise.all([startApi('api-a', env), startApi('api-b', env), startWorker('worker', env)]);
+  processes = await startAll([startApi('api-a', env), startApi('api-b', env), startWorker('worker', env)]);
 });
 
 afterAll(async () => {

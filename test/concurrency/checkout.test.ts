@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
-import { admin, futureIso, inventory, sleep, startTestApp, type TestContext } from '../helpers.js';
+import { sleep, startTestApp, type TestContext } from '../helpers.js';
+import { admin, futureIso } from '../support/api.js';
+import { inventory } from '../support/database.js';
 import type { SeatMapInput as SeatMap } from '../../src/domain/seat-map.js';
 
 // The checkout (issue 11) under concurrency, over real HTTP on 127.0.0.1: per-customer limits,

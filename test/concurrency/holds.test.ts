@@ -3,19 +3,31 @@ import { createLogger } from '../../src/logger.js';
 import { BookingRepository } from '../../src/repositories/booking.repository.js';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
 import { ExpiryService } from '../../src/services/expiry.service.js';
-import { createShow, inventory, sleep, startTestApp, type TestContext } from '../helpers.js';
+import { sleep, startTestApp, type TestContext } from '../helpers.js';
+import { createShow } from '../support/api.js';
+import { inventory } from '../support/database.js';
 
-// Over real HTTP on 127.0.0.1: many sockets at once, as on an on-sale.
+// Over real HTTP on 127.0.0.1: many sockets at once, as on an on-sale. Two apps (each its own
+// database): holds of the default 2 minutes, so that nothing lapses while an on-sale's counts are
+// checked, however busy the machine; and holds of 3 s, to race confirms against the clock.
 let ctx: TestContext;
 let base: string;
+let expiring: TestContext;
+let expiringBase: string;
 beforeAll(async () => {
-  ctx = await startTestApp({ HOLD_TTL_SECONDS: '2', DB_POOL_SIZE: '20' });
-  base = await ctx.app.listen({ host: '127.0.0.1', port: 0 });
+  [ctx, expiring] = await Promise.all([
+    startTestApp({ DB_POOL_SIZE: '20' }),
+    startTestApp({ HOLD_TTL_SECONDS: '3', DB_POOL_SIZE: '20' }),
+  ]);
+  [base, expiringBase] = await Promise.all([
+    ctx.app.listen({ host: '127.0.0.1', port: 0 }),
+    expiring.app.listen({ host: '127.0.0.1', port: 0 }),
+  ]);
 });
-afterAll(() => ctx.close());
+afterAll(() => Promise.all([ctx?.close(), expiring?.close()]));
 
-async function post(path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${base}${path}`, {
+async function post(path: string, body?: unknown, headers: Record<string, string> = {}, on = base) {
+  const response = await fetch(`${on}${path}`, {
     method: 'POST',
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -55,15 +67,14 @@ describe('on-sale concurrency', () => {
 
   it('confirms racing expiry leave every booking in exactly one final state, counters matching rows', async () => {
     const expiry = new ExpiryService(
-      ctx.pool,
-      new ShowRepository(ctx.pool),
-      new BookingRepository(ctx.pool),
+      expiring.pool,
+      new ShowRepository(expiring.pool),
+      new BookingRepository(expiring.pool),
       createLogger({ LOG_LEVEL: 'silent' }, 'test'),
     );
-    const show = await createShow(ctx.app, { total_seats: 150 });
-    const holds = (await Promise.all(Array.from({ length: 150 }, () => post(`/api/shows/${show.id}/book`)))).map(
-      (result) => result.body,
-    );
+    const show = await createShow(expiring.app, { total_seats: 150 });
+    const book = () => post(`/api/shows/${show.id}/book`, undefined, {}, expiringBase);
+    const holds = (await Promise.all(Array.from({ length: 150 }, book))).map((result) => result.body);
     expect(holds.every((held) => held.status === 'PENDING')).toBe(true);
     const deadline = Math.max(...holds.map((held) => new Date(held.expires_at as string).getTime()));
 
@@ -78,7 +89,7 @@ describe('on-sale concurrency', () => {
     const latecomers = (async () => {
       const answers = [];
       while (racing) {
-        answers.push(await post(`/api/shows/${show.id}/book`));
+        answers.push(await book());
         await sleep(10);
       }
       return answers;
@@ -86,9 +97,12 @@ describe('on-sale concurrency', () => {
     const confirms = await Promise.all(
       holds.map(async (held, index) => {
         await sleep(Math.max(0, deadline - Date.now() - 300 + (index % 60) * 10));
-        const answer = await post(`/api/bookings/${held.id}/confirm`, undefined, {
-          'x-hold-token': held.hold_token as string,
-        });
+        const answer = await post(
+          `/api/bookings/${held.id}/confirm`,
+          undefined,
+          { 'x-hold-token': held.hold_token as string },
+          expiringBase,
+        );
         return { id: held.id as string, ...answer };
       }),
     );
@@ -112,7 +126,7 @@ describe('on-sale concurrency', () => {
     expect(confirmed.length).toBeGreaterThan(0);
     expect(expired.length).toBeGreaterThan(0);
 
-    const { rows } = await ctx.pool.query<{ id: string; status: string }>(
+    const { rows } = await expiring.pool.query<{ id: string; status: string }>(
       'SELECT id, status FROM bookings WHERE id = ANY($1)',
       [holds.map((held) => held.id)],
     );
@@ -122,7 +136,7 @@ describe('on-sale concurrency', () => {
 
     // Latecomer holds have expired by now too; every seat is either confirmed or free.
     const latecomerHolds = latecomerAnswers.filter((answer) => answer.status === 201).length;
-    const counters = await inventory(ctx.pool, show.id);
+    const counters = await inventory(expiring.pool, show.id);
     expect(counters).toEqual({
       total: 150,
       held: 0,
@@ -130,7 +144,7 @@ describe('on-sale concurrency', () => {
       pending_rows: 0,
       confirmed_rows: confirmed.length,
     });
-    const { rows: statuses } = await ctx.pool.query<{ expired: number }>(
+    const { rows: statuses } = await expiring.pool.query<{ expired: number }>(
       `SELECT count(*)::int AS expired FROM bookings WHERE show_id = $1 AND status = 'EXPIRED'`,
       [show.id],
     );

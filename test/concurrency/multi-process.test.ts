@@ -9,6 +9,7 @@ import {
   createShows,
   deleteQueueKeys,
   serviceEnv,
+  startAll,
   startApi,
   startWorker,
   type ServiceProcess,
@@ -25,7 +26,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   pool = inspectionPool(database.url);
   const env = serviceEnv(database.url, inject('redisUrl'), queuePrefix);
-  processes = await Promise.all([
+  processes = await startAll([
     startApi('api-1', env),
     startApi('api-2', env),
     startWorker('worker-1', env),

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
-import { admin, buildTestApp, futureIso, inventory, sleep, startTestApp, type TestContext } from '../helpers.js';
+import { buildTestApp, sleep, startTestApp, type TestContext } from '../helpers.js';
+import { admin, futureIso } from '../support/api.js';
+import { inventory } from '../support/database.js';
 import type { SeatMapInput as SeatMap } from '../../src/domain/seat-map.js';
 
 // Seated shows over real HTTP on 127.0.0.1, many sockets at once as on an on-sale. Two apps

@@ -19,7 +19,11 @@ beforeAll(async () => {
   // The receiver fails the first delivery it gets, then takes every one; the worker's own
   // retry is a minute away, so a delivery retried sooner was retried by the button.
   receiver = await Receiver.start((n) => ({ status: n === 0 ? 500 : 200 }));
-  stack = await startWebStack([{}], { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', WEBHOOK_RETRY_BASE_MS: '60000' });
+  // Holds last the default 2 minutes: the box office's steps must not outrun a hold on a busy machine.
+  stack = await startWebStack([{ HOLD_TTL_SECONDS: '120' }], {
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    WEBHOOK_RETRY_BASE_MS: '60000',
+  });
   [api] = stack.apis as [ServiceProcess];
   browser = stack.browser;
 }, 120_000);

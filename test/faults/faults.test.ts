@@ -9,6 +9,7 @@ import {
   deleteQueueKeys,
   OwnRedis,
   serviceEnv,
+  startAll,
   startApi,
   startWorker,
   type ServiceProcess,
@@ -35,10 +36,11 @@ async function startCluster(apiCount: number, workerCount: number, redisUrl = in
   const database = await createTestDatabase();
   const queuePrefix = `faults-${randomBytes(4).toString('hex')}`;
   const env = serviceEnv(database.url, redisUrl, queuePrefix);
-  const [apis, workers] = await Promise.all([
-    Promise.all(Array.from({ length: apiCount }, (_, i) => startApi(`api-${i + 1}`, env))),
-    Promise.all(Array.from({ length: workerCount }, (_, i) => startWorker(`worker-${i + 1}`, env))),
+  const processes = await startAll([
+    ...Array.from({ length: apiCount }, (_, i) => startApi(`api-${i + 1}`, env)),
+    ...Array.from({ length: workerCount }, (_, i) => startWorker(`worker-${i + 1}`, env)),
   ]);
+  const [apis, workers] = [processes.slice(0, apiCount), processes.slice(apiCount)];
   const started: Cluster = {
     database,
     pool: inspectionPool(database.url),

@@ -229,3 +229,30 @@ export function created<T>(answer: Answer<T>, status: number): T {
   }
   return answer.json();
 }
+
+/** A row of a seat map as POST /api/shows takes it. */
+export interface SeatRowInput {
+  label: string;
+  seats: number;
+  category?: string;
+}
+
+/** A show of general admission (10 seats unless told), created through `app`. */
+export function createShow(app: FastifyInstance, body: Partial<NewShow> = {}): Promise<Show> {
+  return new Api(app).show(body);
+}
+
+/** A seated show of one section (`Stalls` unless named) with these rows; its id. */
+export async function createSeatedShow(
+  app: FastifyInstance,
+  rows: SeatRowInput[] = [{ label: 'A', seats: 4 }],
+  section = 'Stalls',
+): Promise<string> {
+  const show = await new Api(app).show({ title: 'Seated', seat_map: { sections: [{ name: section, rows }] } });
+  return show.id;
+}
+
+/** A hold of `seats` granted on the show, through `app`. */
+export function hold(app: FastifyInstance, showId: string, seats = 1): Promise<Hold> {
+  return new Api(app).held(showId, { seats });
+}

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { expect, inject } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers.js';
-import { deleteQueueKeys, serviceEnv, startApi, startWorker, type ServiceProcess } from './processes.js';
+import { deleteQueueKeys, serviceEnv, startAll, startApi, startWorker, type ServiceProcess } from './processes.js';
 
 /** Debian's Chromium (.ci/run installs the `chromium` package when it is missing). */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -80,11 +80,14 @@ export async function startWebStack(
   const queuePrefix = `e2e-${randomBytes(4).toString('hex')}`;
   const [webDir, database] = await Promise.all([buildWebApp(), createTestDatabase()]);
   const env = { ...serviceEnv(database.url, inject('redisUrl'), queuePrefix), WEB_DIR: webDir, ...shared };
-  const processes = await Promise.all([
+  const processes = await startAll([
     ...apis.map((own, index) => startApi(`api-${index + 1}`, { ...env, ...own })),
     startWorker('worker', env),
   ]);
-  const browser = await launchChromium();
+  const browser = await launchChromium().catch(async (error: unknown) => {
+    await Promise.all(processes.map((process) => process.stop()));
+    throw error;
+  });
   return {
     apis: processes.slice(0, apis.length),
     browser,

@@ -45,7 +45,12 @@ export class ServiceProcess {
     return this.output.join('');
   }
 
-  async waitForOutput(pattern: RegExp, timeoutMs = 30_000): Promise<void> {
+  /**
+   * Waits until the process says it is ready (prints `pattern`) or exits. On a busy machine a
+   * start can take long (tsx compiles the sources first): the deadline is only there so that a
+   * process that hangs fails the test rather than the run.
+   */
+  async waitForOutput(pattern: RegExp, timeoutMs = 180_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!pattern.test(this.log())) {
       if (!this.alive) throw new Error(`${this.name} exited before printing ${pattern}:\n${this.log()}`);
@@ -71,12 +76,42 @@ export class ServiceProcess {
   }
 }
 
+// Every process a test file starts; none may outlive it, whatever fails (a setup that throws
+// halfway leaves no variable to stop them by).
+const started = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of started) child.kill('SIGKILL');
+});
+
 // The entry points run from source through tsx, as `npm run dev` does: no build needed.
 function spawnEntryPoint(entry: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', entry], {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started.add(child);
+  child.once('exit', () => started.delete(child));
+  return child;
+}
+
+/** Waits for a process to be ready; one that is not is stopped before the error is passed on. */
+async function ready(service: ServiceProcess, pattern: RegExp): Promise<ServiceProcess> {
+  try {
+    await service.waitForOutput(pattern);
+    return service;
+  } catch (error) {
+    await service.kill();
+    throw error;
+  }
+}
+
+/** Starts several processes at once; if any fails to start, the others are stopped too. */
+export async function startAll(starting: Promise<ServiceProcess>[]): Promise<ServiceProcess[]> {
+  const settled = await Promise.allSettled(starting);
+  const failed = settled.find((result) => result.status === 'rejected');
+  if (!failed) return settled.map((result) => (result as PromiseFulfilledResult<ServiceProcess>).value);
+  await Promise.all(settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value.stop()] : [])));
+  throw failed.reason;
 }
 
 /** `npm start`'s process on a free port; resolves once /health answers. */
@@ -88,15 +123,13 @@ export async function startApi(name: string, env: Record<string, string>): Promi
     spawnEntryPoint('src/server.ts', { ...env, HOST: '127.0.0.1', PORT: String(port) }),
     url,
   );
-  await api.waitForOutput(/listening on/);
-  return api;
+  return ready(api, /listening on/);
 }
 
 /** `npm run worker`'s process; resolves once it runs. */
 export async function startWorker(name: string, env: Record<string, string>): Promise<ServiceProcess> {
   const worker = new ServiceProcess(name, spawnEntryPoint('src/worker.ts', { ...env, LOG_LEVEL: 'info' }));
-  await worker.waitForOutput(/expiry worker running/);
-  return worker;
+  return ready(worker, /expiry worker running/);
 }
 
 /** A redis-server of the test's own on a spare port, which it can flush, stop and start again. */
