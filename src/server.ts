@@ -18,7 +18,8 @@ async function main(config: Config): Promise<void> {
   const pool = createPool(database.url, poolLimits(config), logger);
   const adminKey = resolveAdminKey(config);
 
-  // With Redis, each hold group gets a BullMQ expiry job and `npm run worker` runs them.
+  // With Redis, each hold group's deadline is covered by a BullMQ expiry job (one per show per
+  // 500 ms bucket) and `npm run worker` runs them.
   // Without, this process sweeps overdue holds itself; holds stop counting at their
   // deadline either way, the sweep only turns their status into EXPIRED.
   const redis = config.REDIS_URL ? producerConnection(config.REDIS_URL) : undefined;
@@ -68,8 +69,8 @@ async function main(config: Config): Promise<void> {
   });
 
   closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_SECONDS * 1000 }, async ({ signal, err }) => {
+    // A clean stop prints one line, once everything has stopped; an error is logged whole.
     if (err) logger.error({ err }, 'shutting down after an uncaught error');
-    else logger.info({ signal }, 'shutting down');
     await app.close(); // stops accepting, waits for in-flight requests
     inProcessHousekeeping?.stop();
     await inProcessWebhooks?.stop();
@@ -77,7 +78,8 @@ async function main(config: Config): Promise<void> {
     await webhookQueue?.close();
     redis?.disconnect();
     await pool.end();
-    await database.stop();
+    await database.stop(); // the embedded PostgreSQL, last; nothing for DATABASE_URL
+    if (!err) logger.info(signal ? `stopped (${signal})` : 'stopped');
   });
 
   const address = await app.listen({ host: config.HOST, port: config.PORT });

