@@ -21,7 +21,7 @@ const ConfigSchema = Type.Object({
   DB_LOCK_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 1, maximum: 600000 }),
   // Longest one statement runs, and longest a transaction may sit idle between statements.
   DB_STATEMENT_TIMEOUT_MS: Type.Integer({ default: 15000, minimum: 1, maximum: 3600000 }),
-  // Unset: no BullMQ; the API process runs the expiry sweep itself.
+  // Unset: no BullMQ; the API process runs the expiry sweep and sends webhooks itself.
   REDIS_URL: Type.Optional(Type.String({ minLength: 1 })),
   // Prefix of every BullMQ key, so several deployments (or test runs) can share one Redis.
   QUEUE_PREFIX: Type.String({ default: 'seat-hold', minLength: 1, pattern: '^[A-Za-z0-9_.-]+$' }),

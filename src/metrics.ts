@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Pool } from './adapters/postgres/pool.js';
 
-/** `holds`: one hold_group statement on its own; `mixed`: a transaction that also confirms or cancels. */
+/** `holds`: one hold_group statement on its own; `mixed`: a transaction that also confirms, cancels or extends. */
 export type GroupKind = 'holds' | 'mixed';
 
 /** How an overdue hold was turned EXPIRED. */

@@ -86,9 +86,9 @@ export type NewComp = Static<typeof NewComp>;
 
 /**
  * A new booking's id: a random UUID whose first 8 hex digits are its show's. A load balancer
- * that hashes those 8 digits (deploy/nginx.conf) sends a booking's confirm and cancel to the
- * API process that serves its show's holds, so they share its show's queue. 90 random bits
- * remain, plenty against collisions; the version and variant digits are untouched.
+ * that hashes those 8 digits (deploy/nginx.conf) sends a booking's confirms, extensions and
+ * cancels to the API process that serves its show's holds, so they share its show's queue. 90
+ * random bits remain, plenty against collisions; the version and variant digits are untouched.
  */
 export function newBookingId(showId: string): string {
   return showId.slice(0, 8) + randomUUID().slice(8);

@@ -56,7 +56,7 @@ export class IdempotencyHttp {
       throw new AppError('invalid_idempotency_key', 'Idempotency-Key must be 1 to 255 printable ASCII characters');
     }
     // Only a body the route reads (checked by its schema) can make two requests differ;
-    // confirm and cancel ignore whatever body is sent.
+    // confirm, extend and cancel ignore whatever body is sent.
     const readBody = request.routeOptions.schema?.body ? request.body : undefined;
     const begun = await this.service.begin(
       { caller: this.auth.scope(request), method: request.method, path: request.url.split('?')[0]!, key: header },

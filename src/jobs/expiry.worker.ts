@@ -23,9 +23,9 @@ export interface RunningExpiryWorker {
 }
 
 /**
- * The BullMQ side of expiry: runs each group's delayed job, and registers the periodic
- * sweep as a job scheduler (upsert: any number of replicas share one schedule). Each job
- * re-reads the database and is idempotent, so replicas and retries are harmless.
+ * The BullMQ side of expiry: runs the delayed jobs (one per show per bucket of deadlines), and
+ * registers the periodic sweep as a job scheduler (upsert: any number of replicas share one
+ * schedule). Each job re-reads the database and is idempotent, so replicas and retries are harmless.
  */
 export async function startExpiryWorker(options: ExpiryWorkerOptions): Promise<RunningExpiryWorker> {
   const { redisUrl, prefix, expiry, sweep, sweepIntervalMs, logger } = options;

@@ -10,7 +10,7 @@ const EXPIRY_BATCH = 1_000;
 
 /**
  * Turns overdue PENDING holds into EXPIRED and returns their seats. Every path (the
- * per-group BullMQ job, the periodic sweep, a hold group short of seats, a late confirm)
+ * per-bucket BullMQ job, the periodic sweep, a hold group short of seats, a late confirm)
  * ends in the same statement under the show's lock, so expiring twice is harmless.
  */
 export class ExpiryService {

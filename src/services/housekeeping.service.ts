@@ -9,10 +9,10 @@ export interface HousekeepingResult {
 }
 
 /**
- * The periodic sweep: expires every overdue hold (backing the per-group expiry jobs, which
- * a Redis loss can drop), purges Idempotency-Keys past their 24 hours and outbox events past
- * OUTBOX_RETENTION_HOURS. Run by the worker
- * as a BullMQ job scheduler, or by the API process itself when there is no Redis.
+ * The periodic sweep: expires every overdue hold (backing the expiry jobs, one per show per
+ * bucket, which a Redis loss can drop), purges Idempotency-Keys past their 24 hours and outbox
+ * events past OUTBOX_RETENTION_HOURS. Run by the worker as a BullMQ job scheduler, or by the API
+ * process itself when there is no Redis.
  */
 export class HousekeepingService {
   private running: Promise<HousekeepingResult> | undefined;

@@ -14,9 +14,9 @@ const BOARD_CSP =
   "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
 
 /**
- * Bull Board at /admin/queues: the expiry queue's jobs, read-only. A browser cannot send a
- * Bearer header to a page it opens, so it asks for HTTP Basic: any user name, the admin key
- * as the password.
+ * Bull Board at /admin/queues: the expiry and webhook queues' jobs, read-only. A browser cannot
+ * send a Bearer header to a page it opens, so it asks for HTTP Basic: any user name, the admin
+ * key as the password.
  */
 export async function registerQueueBoard(app: FastifyInstance, queues: Queue[], adminApiKey: string): Promise<void> {
   const adminKeyHash = hashSecret(adminApiKey);

@@ -9,7 +9,7 @@ import type { Recorder } from '../idempotency.service.js';
 
 export interface GrantedHold {
   booking: Booking;
-  /** The secret that confirms or cancels this hold; returned once, stored only as a hash. */
+  /** The secret that confirms, extends, cancels or reads this hold; returned once, stored only as a hash. */
   holdToken: string;
 }
 
