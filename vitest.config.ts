@@ -1,52 +1,65 @@
 import { defineConfig } from 'vitest/config';
 
+// The projects, in the order `npx vitest run` runs them; `npm test` (scripts/test.mjs) runs unit,
+// sql and api together, then faults, load and browser side by side.
 export default defineConfig({
   test: {
     globalSetup: ['test/global-setup.ts'],
+    // Most files wait on the database, processes or sockets more than on the CPU: two at a time.
+    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
     reporters: ['default'],
     projects: [
       {
+        // Pure rules: no database, no process.
         extends: true,
-        test: {
-          name: 'api',
-          include: ['test/unit/**/*.test.ts', 'test/api/**/*.test.ts'],
-          // Each file gets its own database (cloned from a migrated template), so files run in parallel.
-          sequence: { groupOrder: 0 },
-        },
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], sequence: { groupOrder: 0 } },
       },
       {
         // The database's functions called directly (db/functions): named arguments, explicit
         // instants, each test in a transaction rolled back after it; plpgsql_check over them all.
         extends: true,
-        test: {
-          name: 'sql',
-          include: ['test/sql/**/*.test.ts'],
-          sequence: { groupOrder: 0 },
-        },
+        test: { name: 'sql', include: ['test/sql/**/*.test.ts'], sequence: { groupOrder: 0 } },
       },
       {
-        // Load, multi-process and fault tests: one file at a time, after the rest, so that
-        // their load does not starve the timing of other files on a 2-core machine.
+        // Every route through app.inject (or a socket of the in-process app) on a real database.
+        extends: true,
+        test: { name: 'api', include: ['test/api/**/*.test.ts'], sequence: { groupOrder: 0 } },
+      },
+      {
+        // Faults injected under load (processes killed, Redis flushed and stopped, connections
+        // terminated): one test at a time, each on API and worker processes of its own.
         extends: true,
         test: {
-          name: 'load',
-          include: ['test/concurrency/**/*.test.ts', 'test/faults/**/*.test.ts'],
+          name: 'faults',
+          include: ['test/faults/faults.test.ts'],
           poolOptions: { forks: { singleFork: true } },
           sequence: { groupOrder: 1 },
         },
       },
       {
-        // The web app in headless Chromium against real API and worker processes, last and
-        // one file at a time: a browser is the heaviest thing the suite runs.
+        // Load and multi-process tests: one file at a time, after the API tests, so that their
+        // load does not starve the timing of other files on a 2-core machine.
+        extends: true,
+        test: {
+          name: 'load',
+          include: ['test/concurrency/**/*.test.ts', 'test/faults/**/*.test.ts'],
+          exclude: ['test/faults/faults.test.ts'],
+          poolOptions: { forks: { singleFork: true } },
+          sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        // The web app in headless Chromium against real API and worker processes, one file at a
+        // time.
         extends: true,
         test: {
           name: 'browser',
           include: ['test/e2e/**/*.test.ts'],
           poolOptions: { forks: { singleFork: true } },
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 3 },
         },
       },
     ],
