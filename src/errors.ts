@@ -70,7 +70,9 @@ export const Problem = Type.Object(
     title: Type.String(),
     status: Type.Integer(),
     detail: Type.String(),
-    code: Type.String({ description: 'Stable machine-readable error code (the catalogue is in the README)' }),
+    code: Type.String({
+      description: 'Stable machine-readable error code (the catalogue: docs/api.md, Problem codes)',
+    }),
     instance: Type.Optional(Type.String()),
     request_id: Type.Optional(Type.String()),
     errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),

@@ -87,7 +87,7 @@ export function createMetrics(process: 'api' | 'worker'): Metrics {
   });
   const expiries = new Counter({
     name: 'seat_hold_expired_holds_total',
-    help: 'Holds turned EXPIRED, by path: job (BullMQ), sweep, reclaim (a group short of seats), late_action (a late confirm or cancel)',
+    help: 'Holds turned EXPIRED, by path: job (BullMQ), sweep, reclaim (a group short of seats), late_action (a late confirm, extend or cancel)',
     labelNames: ['path'],
     registers,
   });

@@ -59,7 +59,10 @@ async function main(config: Config): Promise<void> {
     await pool.end();
     if (!err) logger.info(signal ? `stopped (${signal})` : 'stopped');
   });
-  logger.info({ sweepIntervalSeconds: config.SWEEP_INTERVAL_SECONDS }, 'expiry worker running');
+  logger.info(
+    { sweepIntervalSeconds: config.SWEEP_INTERVAL_SECONDS },
+    'worker running: hold expiry, the periodic sweep, webhook delivery',
+  );
 }
 
 await runEntryPoint('Worker start-up', main);

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 
-/** The API's BullMQ queue of expiry jobs (src/queue/expiry-queue.ts). */
+/** The API's BullMQ queue of expiry jobs (src/jobs/expiry.queue.ts). */
 const QUEUE = 'hold-expiry';
 
 export interface JobCounts {

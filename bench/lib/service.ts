@@ -117,7 +117,7 @@ export async function startWorker(env: ServiceEnv): Promise<Service> {
     let seen = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       seen = (seen + chunk).slice(-2000);
-      if (seen.includes('expiry worker running')) {
+      if (seen.includes('worker running')) {
         clearTimeout(timer);
         resolve(true);
       }

@@ -184,7 +184,7 @@ export function createSeatHoldClient(options: SeatHoldClientOptions) {
     },
     /**
      * Holds seats (one by default; on a seated show `{ seat_ids }` or the best available
-     * `{ seats, category?, section?, allow_split? }`); keep the answer's `hold_token` to confirm or cancel.
+     * `{ seats, category?, section?, allow_split? }`); keep the answer's `hold_token` to confirm, extend, cancel or read it.
      */
     async hold(showId: string, request: HoldRequest = {}, call: Idempotent = {}): Promise<Hold> {
       return ok(

@@ -90,7 +90,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -186,7 +186,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -210,7 +210,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -352,7 +352,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -376,7 +376,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -400,7 +400,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -424,7 +424,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -448,7 +448,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -472,7 +472,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -496,7 +496,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -520,7 +520,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -610,7 +610,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -634,7 +634,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -658,7 +658,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -806,7 +806,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -830,7 +830,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -854,7 +854,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -878,7 +878,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -902,7 +902,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -926,7 +926,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -950,7 +950,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -974,7 +974,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -998,7 +998,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1076,7 +1076,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1100,7 +1100,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1124,7 +1124,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1148,7 +1148,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1263,7 +1263,7 @@ export interface paths {
                             created_at: string;
                             /** Format: date-time */
                             updated_at: string;
-                            /** @description Secret that confirms or cancels this booking (X-Hold-Token). Shown only here, once. */
+                            /** @description Secret that confirms, extends, cancels or reads this booking (X-Hold-Token). Shown only here, once. */
                             hold_token: string;
                         };
                     };
@@ -1279,7 +1279,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1303,7 +1303,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1327,7 +1327,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1351,7 +1351,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1375,7 +1375,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1399,7 +1399,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1423,7 +1423,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1447,7 +1447,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1555,7 +1555,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1579,7 +1579,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1603,7 +1603,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1627,7 +1627,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1733,7 +1733,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1757,7 +1757,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1781,7 +1781,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1805,7 +1805,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1829,7 +1829,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1853,7 +1853,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1964,7 +1964,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -1988,7 +1988,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2012,7 +2012,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2036,7 +2036,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2060,7 +2060,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2084,7 +2084,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2108,7 +2108,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2132,7 +2132,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2156,7 +2156,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2180,7 +2180,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2289,7 +2289,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2313,7 +2313,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2337,7 +2337,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2361,7 +2361,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2385,7 +2385,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2409,7 +2409,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2433,7 +2433,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2457,7 +2457,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2481,7 +2481,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2505,7 +2505,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2614,7 +2614,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2638,7 +2638,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2662,7 +2662,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2686,7 +2686,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2710,7 +2710,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2734,7 +2734,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2758,7 +2758,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2782,7 +2782,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2806,7 +2806,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2830,7 +2830,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2942,7 +2942,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2966,7 +2966,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -2990,7 +2990,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3014,7 +3014,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3038,7 +3038,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3146,7 +3146,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3170,7 +3170,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3194,7 +3194,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3218,7 +3218,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3242,7 +3242,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3325,7 +3325,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3349,7 +3349,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3373,7 +3373,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3397,7 +3397,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3421,7 +3421,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3503,7 +3503,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3527,7 +3527,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3551,7 +3551,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3575,7 +3575,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3599,7 +3599,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3623,7 +3623,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3647,7 +3647,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3671,7 +3671,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3695,7 +3695,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3762,7 +3762,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3786,7 +3786,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3810,7 +3810,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3834,7 +3834,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3858,7 +3858,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -3982,7 +3982,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4006,7 +4006,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4030,7 +4030,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4054,7 +4054,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4078,7 +4078,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4102,7 +4102,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4126,7 +4126,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4150,7 +4150,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4174,7 +4174,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4249,7 +4249,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4273,7 +4273,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4297,7 +4297,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4378,7 +4378,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4402,7 +4402,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4426,7 +4426,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4450,7 +4450,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4474,7 +4474,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4498,7 +4498,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4522,7 +4522,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4546,7 +4546,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4621,7 +4621,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4645,7 +4645,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4669,7 +4669,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4693,7 +4693,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4717,7 +4717,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4765,7 +4765,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4789,7 +4789,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4813,7 +4813,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4837,7 +4837,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4861,7 +4861,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4943,7 +4943,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4967,7 +4967,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -4991,7 +4991,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5015,7 +5015,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5039,7 +5039,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5063,7 +5063,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5087,7 +5087,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5111,7 +5111,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5179,7 +5179,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5203,7 +5203,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5227,7 +5227,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5251,7 +5251,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5275,7 +5275,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5299,7 +5299,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5323,7 +5323,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5425,7 +5425,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5449,7 +5449,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5473,7 +5473,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5497,7 +5497,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5521,7 +5521,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5597,7 +5597,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5621,7 +5621,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5645,7 +5645,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5669,7 +5669,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5693,7 +5693,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5717,7 +5717,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5741,7 +5741,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;
@@ -5802,7 +5802,7 @@ export interface paths {
                             title: string;
                             status: number;
                             detail: string;
-                            /** @description Stable machine-readable error code (the catalogue is in the README) */
+                            /** @description Stable machine-readable error code (the catalogue: docs/api.md, Problem codes) */
                             code: string;
                             instance?: string;
                             request_id?: string;

@@ -37,7 +37,7 @@ export type Booking = Static<typeof Booking>;
 export const HeldBooking = Type.Object({
   ...Booking.properties,
   hold_token: Type.String({
-    description: 'Secret that confirms or cancels this booking (X-Hold-Token). Shown only here, once.',
+    description: 'Secret that confirms, extends, cancels or reads this booking (X-Hold-Token). Shown only here, once.',
   }),
 });
 export type HeldBooking = Static<typeof HeldBooking>;

@@ -129,7 +129,7 @@ export async function startApi(name: string, env: Record<string, string>): Promi
 /** `npm run worker`'s process; resolves once it runs. */
 export async function startWorker(name: string, env: Record<string, string>): Promise<ServiceProcess> {
   const worker = new ServiceProcess(name, spawnEntryPoint('src/worker.ts', { ...env, LOG_LEVEL: 'info' }));
-  return ready(worker, /expiry worker running/);
+  return ready(worker, /worker running/);
 }
 
 /** A redis-server of the test's own on a spare port, which it can flush, stop and start again. */
