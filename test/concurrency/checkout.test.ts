@@ -2,15 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
 import { sleep, startTestApp, type TestContext } from '../helpers.js';
 import { admin, futureIso } from '../support/api.js';
+import { lapse } from '../support/clock.js';
 import { inventory } from '../support/database.js';
 import type { SeatMapInput as SeatMap } from '../../src/domain/seat-map.js';
 
 // The checkout (issue 11) under concurrency, over real HTTP on 127.0.0.1: per-customer limits,
 // late confirms (late_confirm: reclaim) and extensions, each raced against what competes with
 // it for the same seats. Two apps, each its own database: holds that last the default
-// 2 minutes, so that nothing expires while limits are counted, and holds that last 2 s
-// (extended to at most 4 s after they were made), to race late confirms and extensions
-// against expiry.
+// 2 minutes, so that nothing expires while limits are counted and late confirms race new holds
+// on holds lapsed when the test says so, and holds that last 2 s (extended to at most 4 s after
+// they were made), to race extensions against expiry in real time.
 let lasting: TestContext;
 let lastingBase: string;
 let expiring: TestContext;
@@ -383,7 +384,7 @@ describe('late confirms (late_confirm: reclaim) racing new holds for the same se
     const map: SeatMap = {
       sections: [{ name: 'Stalls', rows: ['A', 'B', 'C', 'D', 'E', 'F'].map((label) => ({ label, seats: 10 })) }],
     };
-    const show = await createShow(expiring, { seat_map: map, late_confirm: 'reclaim' });
+    const show = await createShow(lasting, { seat_map: map, late_confirm: 'reclaim' });
     const seatIds = seatIdsOf(map);
 
     // What happens to each hold once it has expired:
@@ -417,9 +418,10 @@ describe('late confirms (late_confirm: reclaim) racing new holds for the same se
       blocks.push(seatIds.slice(at, (at += size)));
     }
 
-    // In two waves 700 ms apart: the first is turned EXPIRED by the expiry job's path before
-    // the race, the second is still PENDING (overdue) in its rows when the race begins.
-    const book = (body: unknown) => post(expiringBase, `/api/shows/${show.id}/book`, body);
+    // In two waves: the first is turned EXPIRED by the expiry job's path before the race, the
+    // second is still PENDING (overdue) in its rows when the race begins. The holds last 2
+    // minutes; they lapse when the test says so, however long the waves take.
+    const book = (body: unknown) => post(lastingBase, `/api/shows/${show.id}/book`, body);
     const wave = (from: number, to: number) =>
       Promise.all(
         blocks.slice(from, to).map(async (seat_ids) => {
@@ -428,19 +430,19 @@ describe('late confirms (late_confirm: reclaim) racing new holds for the same se
           return answer.body as Held;
         }),
       );
-    const first = await wave(0, 14);
-    await sleep(700);
-    const holds = [...first, ...(await wave(14, 27))];
+    const holds = [...(await wave(0, 14)), ...(await wave(14, 27))];
     for (const [i, held] of holds.entries()) {
       if (roleOf(i) !== 'cancelled') continue;
-      const cancelled = await post(expiringBase, `/api/bookings/${held.id}/cancel`, undefined, auth(held));
+      const cancelled = await post(lastingBase, `/api/bookings/${held.id}/cancel`, undefined, auth(held));
       expect(cancelled).toMatchObject({ status: 200, body: { status: 'CANCELLED' } });
     }
-    await sleep(Math.max(...first.map((held) => ms(held.expires_at))) - Date.now() + 50);
-    await expiring.services.expiry.expireShow(show.id);
-    await sleep(Math.max(...holds.map((held) => ms(held.expires_at))) - Date.now() + 50);
+    const pending = (from: number, to: number) =>
+      holds.flatMap((held, i) => (i >= from && i < to && roleOf(i) !== 'cancelled' ? [held.id] : []));
+    await lapse(lasting.pool, pending(0, 14));
+    await lasting.services.expiry.expireShow(show.id);
+    await lapse(lasting.pool, pending(14, 27));
 
-    const confirm = (held: Held) => post(expiringBase, `/api/bookings/${held.id}/confirm`, undefined, auth(held));
+    const confirm = (held: Held) => post(lastingBase, `/api/bookings/${held.id}/confirm`, undefined, auth(held));
     /** The seats the new hold contesting hold i names. */
     const wanted = (i: number) => (partial(i) ? holds[i]!.seat_ids!.slice(1) : holds[i]!.seat_ids!);
     const results = await Promise.all(
@@ -521,7 +523,7 @@ describe('late confirms (late_confirm: reclaim) racing new holds for the same se
     // CANCELLED, every other EXPIRED; each new hold granted PENDING, none refused written.
     const lateOnes = holds.filter((_, i) => outcomes[i]!.startsWith('late'));
     const winners = results.flatMap(({ rival: r }) => (r?.status === 201 ? [r.body as Held] : []));
-    const { rows } = await expiring.pool.query<{ id: string; status: string; late: boolean }>(
+    const { rows } = await lasting.pool.query<{ id: string; status: string; late: boolean }>(
       'SELECT id, status, late FROM bookings WHERE show_id = $1',
       [show.id],
     );
@@ -541,7 +543,7 @@ describe('late confirms (late_confirm: reclaim) racing new holds for the same se
 
     // Seats: no seat in two live bookings; each sold to its late confirm or held by the new
     // hold that won it, every other seat free; the seats table says the same.
-    const { table, byBookings, twice } = await seatOwners(expiring, show.id, map);
+    const { table, byBookings, twice } = await seatOwners(lasting, show.id, map);
     expect(twice).toEqual([]);
     expect(table).toEqual(byBookings);
     expect(table).toEqual(
@@ -552,22 +554,22 @@ describe('late confirms (late_confirm: reclaim) racing new holds for the same se
     );
     const sold = lateOnes.reduce((sum, held) => sum + held.seats, 0);
     const held = winners.reduce((sum, hold) => sum + hold.seats, 0);
-    expect(await inventory(expiring.pool, show.id)).toEqual({
+    expect(await inventory(lasting.pool, show.id)).toEqual({
       total: 60,
       held,
       confirmed: sold,
       pending_rows: held,
       confirmed_rows: sold,
     });
-    await expectCountersMatch(expiring, show.id);
+    await expectCountersMatch(lasting, show.id);
   });
 
   it('general admission: never oversold; seats confirmed late + held = the show exactly, as the rows say', async () => {
     // 30 seats; 12 holds of 1–3 seats (24 seats). Once they have expired: holds 0–1 are
     // confirmed late first (all seats are free: 200); 2–3 were cancelled before; 4–9 confirm
     // late while 30 new one-seat holds race them; 10–11 confirm late after the race.
-    const show = await createShow(expiring, { total_seats: 30, late_confirm: 'reclaim' });
-    const book = (seats: number) => post(expiringBase, `/api/shows/${show.id}/book`, { seats });
+    const show = await createShow(lasting, { total_seats: 30, late_confirm: 'reclaim' });
+    const book = (seats: number) => post(lastingBase, `/api/shows/${show.id}/book`, { seats });
     const holds = await Promise.all(
       Array.from({ length: 12 }, async (_, i) => {
         const answer = await book(1 + (i % 3));
@@ -576,12 +578,15 @@ describe('late confirms (late_confirm: reclaim) racing new holds for the same se
       }),
     );
     for (const held of holds.slice(2, 4)) {
-      const cancelled = await post(expiringBase, `/api/bookings/${held.id}/cancel`, undefined, auth(held));
+      const cancelled = await post(lastingBase, `/api/bookings/${held.id}/cancel`, undefined, auth(held));
       expect(cancelled).toMatchObject({ status: 200, body: { status: 'CANCELLED' } });
     }
-    await sleep(Math.max(...holds.map((held) => ms(held.expires_at))) - Date.now() + 50);
+    await lapse(
+      lasting.pool,
+      holds.filter((_, i) => i !== 2 && i !== 3).map((held) => held.id),
+    );
 
-    const confirm = (held: Held) => post(expiringBase, `/api/bookings/${held.id}/confirm`, undefined, auth(held));
+    const confirm = (held: Held) => post(lastingBase, `/api/bookings/${held.id}/confirm`, undefined, auth(held));
     const isLate = (answer: Answer, held: Held) =>
       answer.status === 200 &&
       answer.body.status === 'CONFIRMED' &&
@@ -613,7 +618,7 @@ describe('late confirms (late_confirm: reclaim) racing new holds for the same se
     expect(holdOdd).toEqual([]);
 
     // 30 one-seat holds alone fill the show, and one is refused only when it is full (nothing
-    // frees a seat meanwhile: the new holds last 2 s, far longer than the race): so the show
+    // frees a seat meanwhile: the new holds last 2 minutes, far longer than the race): so the show
     // ends exactly full, and the late confirms after the race are all refused.
     const confirmedLate = [
       ...holds.slice(0, 2),
@@ -625,7 +630,7 @@ describe('late confirms (late_confirm: reclaim) racing new holds for the same se
     expect(sold + granted.length).toBe(30);
     expect(after.map(isRefused)).toEqual([true, true]);
 
-    const { rows } = await expiring.pool.query<{ id: string; status: string; late: boolean }>(
+    const { rows } = await lasting.pool.query<{ id: string; status: string; late: boolean }>(
       'SELECT id, status, late FROM bookings WHERE show_id = $1',
       [show.id],
     );
@@ -639,14 +644,14 @@ describe('late confirms (late_confirm: reclaim) racing new holds for the same se
         ...granted.map((held) => [held.id, ['PENDING', false]] as [string, [string, boolean]]),
       ]),
     );
-    expect(await inventory(expiring.pool, show.id)).toEqual({
+    expect(await inventory(lasting.pool, show.id)).toEqual({
       total: 30,
       held: granted.length,
       confirmed: sold,
       pending_rows: granted.length,
       confirmed_rows: sold,
     });
-    await expectCountersMatch(expiring, show.id);
+    await expectCountersMatch(lasting, show.id);
   });
 });
 
