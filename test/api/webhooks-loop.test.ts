@@ -3,7 +3,7 @@ import { InProcessWebhooks } from '../../src/jobs/webhook.loop.js';
 import { createLogger } from '../../src/logger.js';
 import { sleep, startTestApp, type TestContext } from '../helpers.js';
 import { admin, createShow } from '../support/api.js';
-import { Receiver, verify } from '../support/receiver.js';
+import { Receiver, removeWebhooks, verify } from '../support/receiver.js';
 
 // Webhooks without Redis (`npm start` with no REDIS_URL): the API process relays and sends
 // through the same attempt() as the worker. A retry window of 1 s lets a delivery fail for good.
@@ -31,13 +31,7 @@ beforeAll(async () => {
   });
   loop.start();
 });
-afterEach(async () => {
-  const list = await ctx.app.inject({ method: 'GET', url: '/api/webhooks', headers: admin });
-  for (const endpoint of list.json<{ id: string }[]>()) {
-    await ctx.app.inject({ method: 'DELETE', url: `/api/webhooks/${endpoint.id}`, headers: admin });
-  }
-  for (const receiver of receivers.splice(0)) await receiver.close();
-});
+afterEach(() => removeWebhooks(ctx.app, receivers));
 afterAll(async () => {
   await loop?.stop();
   await ctx.close();

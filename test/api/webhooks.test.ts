@@ -17,7 +17,7 @@ import {
 } from '../helpers.js';
 import { admin, createShow, hold } from '../support/api.js';
 import { deleteQueueKeys } from '../support/processes.js';
-import { Receiver, verify } from '../support/receiver.js';
+import { Receiver, removeWebhooks, verify } from '../support/receiver.js';
 
 // Webhooks end to end: the routes, the relay, BullMQ jobs (a real Redis, this file's own
 // prefix) and receivers on 127.0.0.1 started here.
@@ -59,14 +59,7 @@ beforeAll(async () => {
     logger,
   });
 });
-afterEach(async () => {
-  // Each test's endpoints go with it (their deliveries too), so later events reach none of them.
-  const list = await ctx.app.inject({ method: 'GET', url: '/api/webhooks', headers: admin });
-  for (const endpoint of list.json<{ id: string }[]>()) {
-    await ctx.app.inject({ method: 'DELETE', url: `/api/webhooks/${endpoint.id}`, headers: admin });
-  }
-  for (const receiver of receivers.splice(0)) await receiver.close();
-});
+afterEach(() => removeWebhooks(ctx.app, receivers));
 afterAll(async () => {
   await worker.close();
   await queue.close();

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
 import { sleep, startTestApp, type TestContext } from '../helpers.js';
-import { admin, futureIso } from '../support/api.js';
+import { createShow, seatIdsOf } from '../support/api.js';
+import { isProblem, post, type HttpAnswer as Answer } from '../support/http.js';
 import { lapse } from '../support/clock.js';
 import { inventory } from '../support/database.js';
 import type { SeatMapInput as SeatMap } from '../../src/domain/seat-map.js';
@@ -30,35 +31,6 @@ beforeAll(async () => {
 });
 afterAll(() => Promise.all([lasting?.close(), expiring?.close()]));
 
-interface Answer {
-  status: number;
-  contentType: string;
-  body: Record<string, any>;
-}
-
-async function post(base: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-  const response = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return {
-    status: response.status,
-    contentType: response.headers.get('content-type') ?? '',
-    body: (await response.json()) as Record<string, any>,
-  };
-}
-
-/** A problem+json answer with this status and code. */
-function isProblem(answer: Answer, status: number, code: string): boolean {
-  return (
-    answer.status === status &&
-    answer.contentType.startsWith('application/problem+json') &&
-    answer.body.code === code &&
-    answer.body.type === `urn:seat-hold:problem:${code}`
-  );
-}
-
 /** A hold as its 201 answers it. */
 interface Held {
   id: string;
@@ -74,24 +46,6 @@ interface Held {
 
 const ms = (iso: string) => Date.parse(iso);
 const auth = (held: Held) => ({ 'x-hold-token': held.hold_token });
-
-/** Seat ids in map order (`${section}-${label}-${n}`): the seat_no order of the seats table. */
-function seatIdsOf(map: SeatMap): string[] {
-  return map.sections.flatMap((section) =>
-    section.rows.flatMap((row) => Array.from({ length: row.seats }, (_, i) => `${section.name}-${row.label}-${i + 1}`)),
-  );
-}
-
-async function createShow(ctx: TestContext, body: Record<string, unknown>): Promise<{ id: string }> {
-  const response = await ctx.app.inject({
-    method: 'POST',
-    url: '/api/shows',
-    headers: admin,
-    payload: { title: 'Checkout', start_time: futureIso(), ...body },
-  });
-  expect(response.statusCode, response.body).toBe(201);
-  return response.json();
-}
 
 /**
  * Who has each seat, two ways: the seats table (seat id → [state, booking]) and the live
@@ -147,7 +101,7 @@ describe('a customer racing their own limit (max_seats_per_customer: 4)', () => 
     it(`${seating}: exactly 4 seats per customer however many holds race, others unaffected, rows agreeing`, async () => {
       const seated = seating === 'seated';
       const showId = (
-        await createShow(lasting, {
+        await createShow(lasting.app, {
           ...(seated ? { seat_map: map } : { total_seats: 1_000 }),
           max_seats_per_customer: 4,
         })
@@ -336,7 +290,7 @@ describe("a hold refused for its customer's limit, decided in one group with oth
   for (const variant of variants) {
     it(`${variant.name}: the next customer gets the seats`, async () => {
       const seated = variant.name.startsWith('seated');
-      const show = await createShow(lasting, {
+      const show = await createShow(lasting.app, {
         ...(seated ? { seat_map: map } : { total_seats: 5 }),
         max_seats_per_customer: 2,
       });
@@ -384,7 +338,7 @@ describe('late confirms (late_confirm: reclaim) racing new holds for the same se
     const map: SeatMap = {
       sections: [{ name: 'Stalls', rows: ['A', 'B', 'C', 'D', 'E', 'F'].map((label) => ({ label, seats: 10 })) }],
     };
-    const show = await createShow(lasting, { seat_map: map, late_confirm: 'reclaim' });
+    const show = await createShow(lasting.app, { seat_map: map, late_confirm: 'reclaim' });
     const seatIds = seatIdsOf(map);
 
     // What happens to each hold once it has expired:
@@ -568,7 +522,7 @@ describe('late confirms (late_confirm: reclaim) racing new holds for the same se
     // 30 seats; 12 holds of 1–3 seats (24 seats). Once they have expired: holds 0–1 are
     // confirmed late first (all seats are free: 200); 2–3 were cancelled before; 4–9 confirm
     // late while 30 new one-seat holds race them; 10–11 confirm late after the race.
-    const show = await createShow(lasting, { total_seats: 30, late_confirm: 'reclaim' });
+    const show = await createShow(lasting.app, { total_seats: 30, late_confirm: 'reclaim' });
     const book = (seats: number) => post(lastingBase, `/api/shows/${show.id}/book`, { seats });
     const holds = await Promise.all(
       Array.from({ length: 12 }, async (_, i) => {
@@ -665,8 +619,8 @@ describe('extensions racing expiry', () => {
         { name: 'Spare', rows: [{ label: 'A', seats: 40 }] },
       ],
     };
-    const seated = await createShow(expiring, { seat_map: map });
-    const general = await createShow(expiring, { total_seats: 60 });
+    const seated = await createShow(expiring.app, { seat_map: map });
+    const general = await createShow(expiring.app, { total_seats: 60 });
     const hallSeats = seatIdsOf(map).slice(0, 48);
     const makeHolds = (showId: string, bodies: unknown[]) =>
       Promise.all(

@@ -5,6 +5,7 @@ import { ShowRepository } from '../../src/repositories/show.repository.js';
 import { ExpiryService } from '../../src/services/expiry.service.js';
 import { sleep, startTestApp, type TestContext } from '../helpers.js';
 import { createShow } from '../support/api.js';
+import { post } from '../support/http.js';
 import { inventory } from '../support/database.js';
 
 // Over real HTTP on 127.0.0.1: many sockets at once, as on an on-sale. Two apps (each its own
@@ -26,19 +27,10 @@ beforeAll(async () => {
 });
 afterAll(() => Promise.all([ctx?.close(), expiring?.close()]));
 
-async function post(path: string, body?: unknown, headers: Record<string, string> = {}, on = base) {
-  const response = await fetch(`${on}${path}`, {
-    method: 'POST',
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
-
 describe('on-sale concurrency', () => {
   it('500 concurrent holds on 100 seats: exactly 100 × 201 and 400 × 409 sold_out', async () => {
     const show = await createShow(ctx.app, { total_seats: 100 });
-    const results = await Promise.all(Array.from({ length: 500 }, () => post(`/api/shows/${show.id}/book`)));
+    const results = await Promise.all(Array.from({ length: 500 }, () => post(base, `/api/shows/${show.id}/book`)));
     const created = results.filter((result) => result.status === 201);
     const soldOut = results.filter((result) => result.status === 409 && result.body.code === 'sold_out');
     expect(created.length).toBe(100);
@@ -56,7 +48,7 @@ describe('on-sale concurrency', () => {
   it('mixed seat counts never oversell and never hold partially', async () => {
     const show = await createShow(ctx.app, { total_seats: 97 });
     const asks = Array.from({ length: 300 }, (_, i) => (i % 4) + 1);
-    const results = await Promise.all(asks.map((seats) => post(`/api/shows/${show.id}/book`, { seats })));
+    const results = await Promise.all(asks.map((seats) => post(base, `/api/shows/${show.id}/book`, { seats })));
     const granted = results.filter((result) => result.status === 201);
     const grantedSeats = granted.reduce((sum, result) => sum + (result.body.seats as number), 0);
     expect(results.every((result) => result.status === 201 || result.body.code === 'sold_out')).toBe(true);
@@ -73,7 +65,7 @@ describe('on-sale concurrency', () => {
       createLogger({ LOG_LEVEL: 'silent' }, 'test'),
     );
     const show = await createShow(expiring.app, { total_seats: 150 });
-    const book = () => post(`/api/shows/${show.id}/book`, undefined, {}, expiringBase);
+    const book = () => post(expiringBase, `/api/shows/${show.id}/book`);
     const holds = (await Promise.all(Array.from({ length: 150 }, book))).map((result) => result.body);
     expect(holds.every((held) => held.status === 'PENDING')).toBe(true);
     const deadline = Math.max(...holds.map((held) => new Date(held.expires_at as string).getTime()));
@@ -97,12 +89,9 @@ describe('on-sale concurrency', () => {
     const confirms = await Promise.all(
       holds.map(async (held, index) => {
         await sleep(Math.max(0, deadline - Date.now() - 300 + (index % 60) * 10));
-        const answer = await post(
-          `/api/bookings/${held.id}/confirm`,
-          undefined,
-          { 'x-hold-token': held.hold_token as string },
-          expiringBase,
-        );
+        const answer = await post(expiringBase, `/api/bookings/${held.id}/confirm`, undefined, {
+          'x-hold-token': held.hold_token as string,
+        });
         return { id: held.id as string, ...answer };
       }),
     );

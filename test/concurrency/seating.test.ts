@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
 import { buildTestApp, sleep, startTestApp, type TestContext } from '../helpers.js';
-import { admin, futureIso } from '../support/api.js';
+import { createShow, seatIdsOf } from '../support/api.js';
+import { request, type HttpAnswer as Answer } from '../support/http.js';
 import { inventory } from '../support/database.js';
 import type { SeatMapInput as SeatMap } from '../../src/domain/seat-map.js';
 
@@ -25,20 +26,6 @@ beforeAll(async () => {
 });
 afterAll(() => Promise.all([lasting?.close(), expiring?.close()]));
 
-interface Answer {
-  status: number;
-  body: Record<string, any>;
-}
-
-async function call(base: string, method: 'GET' | 'POST', path: string, body?: unknown, headers = {}): Promise<Answer> {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
-
 /** A row of a map as the tests reason about it: seat ids are `${section}-${label}-${n}`, n from 1. */
 interface Row {
   section: string;
@@ -58,28 +45,13 @@ function rowsOf(map: SeatMap): Row[] {
   );
 }
 
-/** Seat ids in map order (sections, rows, seats left to right): the seat_no order of the seats table. */
-function seatIdsOf(map: SeatMap): string[] {
-  return rowsOf(map).flatMap((row) =>
-    Array.from({ length: row.seats }, (_, i) => `${row.section}-${row.label}-${i + 1}`),
-  );
-}
-
 function parseSeat(id: string): { row: string; n: number } {
   const [section, label, n] = id.split('-') as [string, string, string];
   return { row: `${section}-${label}`, n: Number(n) };
 }
 
-async function createSeatedShow(map: SeatMap): Promise<{ id: string; total_seats: number }> {
-  const response = await lasting.app.inject({
-    method: 'POST',
-    url: '/api/shows',
-    headers: admin,
-    payload: { title: 'Seated on-sale', start_time: futureIso(), seat_map: map },
-  });
-  expect(response.statusCode, response.body).toBe(201);
-  return response.json();
-}
+/** A seated show of this map, on the app whose holds last 2 minutes. */
+const createSeatedShow = (map: SeatMap) => createShow(lasting.app, { title: 'Seated on-sale', seat_map: map });
 
 /** What GET /seats should answer when exactly the seats of `state` are not free. */
 function expectedSeatStates(map: SeatMap, state: Map<string, string>) {
@@ -169,7 +141,9 @@ describe('an on-sale of a seated show', () => {
       return { seats };
     });
 
-    const answers = await Promise.all(asks.map((ask) => call(lastingBase, 'POST', `/api/shows/${show.id}/book`, ask)));
+    const answers = await Promise.all(
+      asks.map((ask) => request(lastingBase, 'POST', `/api/shows/${show.id}/book`, ask)),
+    );
 
     // Chosen seats are held or refused as taken; best available is held or refused as sold out.
     const outcomes = answers.map((answer, i) => {
@@ -227,7 +201,7 @@ describe('an on-sale of a seated show', () => {
 
     // The seats as GET /seats shows them and as the seats table has them: exactly the held ones.
     const held = new Map([...owner.keys()].map((seatId) => [seatId, 'H']));
-    const seen = await call(lastingBase, 'GET', `/api/shows/${show.id}/seats`);
+    const seen = await request(lastingBase, 'GET', `/api/shows/${show.id}/seats`);
     expect(seen.status).toBe(200);
     expect(seen.body.sections).toEqual(expectedSeatStates(map, held));
     expect(await takenSeatRows(lasting, show.id, map)).toEqual(
@@ -273,7 +247,7 @@ describe('an on-sale of a seated show', () => {
     // Counters: the show's, its categories', and what the seat rows and bookings add up to.
     const heldIn = (category: string) =>
       [...owner.keys()].filter((seatId) => rowByKey.get(parseSeat(seatId).row)!.category === category).length;
-    const read = await call(lastingBase, 'GET', `/api/shows/${show.id}`);
+    const read = await request(lastingBase, 'GET', `/api/shows/${show.id}`);
     expect(read.body).toMatchObject({
       total_seats: 200,
       available_seats: 200 - owner.size,
@@ -328,16 +302,9 @@ describe('confirms, cancels and new holds racing expiry on a seated show', () =>
   const roles: Role[] = ['cancel', 'confirm', 'confirm_then_cancel', 'confirm_racing', 'cancel_racing', 'walk_away'];
 
   it('every booking ends in exactly one state, sold seats are S, every other seat F, counters matching', async () => {
-    const response = await expiring.app.inject({
-      method: 'POST',
-      url: '/api/shows',
-      headers: admin,
-      payload: { title: 'Seated expiry', start_time: futureIso(), seat_map: map },
-    });
-    expect(response.statusCode, response.body).toBe(201);
-    const show = response.json<{ id: string }>();
+    const show = await createShow(expiring.app, { title: 'Seated expiry', seat_map: map });
     const post = (path: string, body?: unknown, headers: Record<string, string> = {}) =>
-      call(expiringBase, 'POST', path, body, headers);
+      request(expiringBase, 'POST', path, body, headers);
 
     // Every seat held at once, by disjoint asks (so every one is granted): the stalls in
     // blocks of 1, 2 and 3 seats chosen by id, the box one seat at a time by best available.
@@ -467,14 +434,14 @@ describe('confirms, cancels and new holds racing expiry on a seated show', () =>
     expect(await takenSeatRows(expiring, show.id, map)).toEqual(
       new Map([...sold].map(([seatId, bookingId]) => [seatId, ['S', bookingId]])),
     );
-    const seen = await call(expiringBase, 'GET', `/api/shows/${show.id}/seats`);
+    const seen = await request(expiringBase, 'GET', `/api/shows/${show.id}/seats`);
     expect(seen.body.sections).toEqual(expectedSeatStates(map, new Map([...sold.keys()].map((id) => [id, 'S']))));
     // No latecomer was given a seat that a hold confirmed in the end had all along.
     expect(lateHolds.flatMap((held) => held.seat_ids as string[]).filter((seatId) => sold.has(seatId))).toEqual([]);
 
     const soldIn = (category: string) =>
       [...sold.keys()].filter((seatId) => categoryOf.get(parseSeat(seatId).row) === category).length;
-    expect((await call(expiringBase, 'GET', `/api/shows/${show.id}`)).body).toMatchObject({
+    expect((await request(expiringBase, 'GET', `/api/shows/${show.id}`)).body).toMatchObject({
       available_seats: 170 - sold.size,
       available_by_category: {
         premium: 40 - soldIn('premium'),
@@ -499,15 +466,9 @@ describe('confirms, cancels and new holds racing expiry on a seated show', () =>
     const other = await buildTestApp(expiring.config, expiring.pool);
     try {
       const small: SeatMap = { sections: [{ name: 'S', rows: [{ label: 'A', seats: 6 }] }] };
-      const created = await expiring.app.inject({
-        method: 'POST',
-        url: '/api/shows',
-        headers: admin,
-        payload: { title: 'Extended', start_time: futureIso(), seat_map: small },
-      });
-      const show = created.json<{ id: string }>();
+      const show = await createShow(expiring.app, { title: 'Extended', seat_map: small });
       const post = (path: string, body?: unknown, headers: Record<string, string> = {}) =>
-        call(expiringBase, 'POST', path, body, headers);
+        request(expiringBase, 'POST', path, body, headers);
       const held = await post(`/api/shows/${show.id}/book`, { seat_ids: ['S-A-3', 'S-A-4'] });
       expect(held.status).toBe(201);
       const token = { 'x-hold-token': held.body.hold_token as string };

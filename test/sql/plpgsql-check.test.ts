@@ -1,24 +1,14 @@
-import pg from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers.js';
+import { expect, it } from 'vitest';
+import { sqlTests } from './support.js';
 
 // plpgsql_check (Debian's postgresql-15-plpgsql-check, which .ci/run installs) over every PL/pgSQL
 // function of core: what CREATE FUNCTION does not check (a column that does not exist, a type that
 // does not fit, a variable never used) fails here, not on the night. Trigger functions are checked
 // against their table and transition tables.
-let database: TestDatabase;
-let client: pg.Client;
-beforeAll(async () => {
-  database = await createTestDatabase();
-  client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-});
-afterAll(async () => {
-  await client.end();
-  await database.drop();
-});
+const { db } = sqlTests();
 
 it('finds nothing wrong in any function of core', async () => {
+  const client = db();
   try {
     await client.query('CREATE EXTENSION IF NOT EXISTS plpgsql_check');
   } catch (error) {

@@ -223,6 +223,13 @@ function actorHeaders(booking: BookingRef, by: Actor): Record<string, string> {
 }
 
 /** The body of a success with this status; the test fails with the answer otherwise. */
+/** A seat map's seat ids in map order (sections, rows, seats left to right: `${section}-${label}-${n}`), the seat_no order of the seats table. */
+export function seatIdsOf(map: NonNullable<NewShow['seat_map']>): string[] {
+  return map.sections.flatMap((section) =>
+    section.rows.flatMap((row) => Array.from({ length: row.seats }, (_, i) => `${section.name}-${row.label}-${i + 1}`)),
+  );
+}
+
 export function created<T>(answer: Answer<T>, status: number): T {
   if (answer.statusCode !== status) {
     throw new Error(`expected ${status}, got ${answer.statusCode}: ${answer.body}`);

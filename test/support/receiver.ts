@@ -1,7 +1,9 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
 import { Webhook } from 'standardwebhooks';
 import { sleep } from '../helpers.js';
+import { admin } from './api.js';
 
 /** One request a receiver got. */
 export interface Received {
@@ -102,4 +104,16 @@ export function verify(secret: string, request: Received): unknown {
     'webhook-timestamp': request.headers['webhook-timestamp']!,
     'webhook-signature': request.headers['webhook-signature']!,
   });
+}
+
+/**
+ * After a test: its webhook endpoints deleted (their deliveries go with them) and its receivers
+ * closed, so that later events reach none of them.
+ */
+export async function removeWebhooks(app: FastifyInstance, receivers: Receiver[]): Promise<void> {
+  const list = await app.inject({ method: 'GET', url: '/api/webhooks', headers: admin });
+  for (const endpoint of list.json<{ id: string }[]>()) {
+    await app.inject({ method: 'DELETE', url: `/api/webhooks/${endpoint.id}`, headers: admin });
+  }
+  for (const receiver of receivers.splice(0)) await receiver.close();
 }
