@@ -61,6 +61,19 @@ export interface BookingPage {
   nextCursor?: string;
 }
 
+/**
+ * A read of a show's seat map shared by the requests that come while it is fresh: started at
+ * readAt, when this process's last write to the show was number `wrote` (LocalWrites); `next`, the
+ * read that begins when this one ends, for requests that came after a newer write.
+ */
+interface SharedSeatMap {
+  readAt: number;
+  wrote: number;
+  map: Promise<SeatMapState>;
+  settled: boolean;
+  next?: Promise<SeatMapState>;
+}
+
 /** Most shows whose seat map reads are shared at once. */
 const MAX_SHARED_SEAT_MAPS = 256;
 
@@ -69,7 +82,7 @@ export class ShowService {
    * Reads of seat maps in flight or recent, shared by the requests that come meanwhile, each with
    * the number of this process's last write to the show when it started (LocalWrites).
    */
-  private readonly seatMaps = new Map<string, { readAt: number; wrote: number; map: Promise<SeatMapState> }>();
+  private readonly seatMaps = new Map<string, SharedSeatMap>();
 
   /** @param seatMapMaxAgeMs how long requests share one read of a seat map (SEAT_MAP_MAX_AGE_MS) */
   constructor(
@@ -225,24 +238,45 @@ export class ShowService {
    * of browsers poll the map of the same show; the requests of the last seatMapMaxAgeMs share one
    * read (a snapshot at most that old), so that reading 100,000 seats does not compete with the
    * holds for the database. Never one that began before this process last changed the show: a
-   * buyer's map read right after their hold shows it.
+   * buyer's map read right after their hold shows it. While the show is being changed (an
+   * on-sale: every group of holds a change), the requests that come during a read share the
+   * next one, which begins as that read ends: one read of the show at a time, never stale.
    */
   seats(id: string): Promise<SeatMapState> {
-    const now = Date.now();
-    const wrote = this.localWrites.version(id);
+    if (this.seatMapMaxAgeMs === 0) return this.readSeats(id);
     const shared = this.seatMaps.get(id);
-    // A read that began before this process's last change to the show would show it late.
-    if (shared && now - shared.readAt < this.seatMapMaxAgeMs && shared.wrote === wrote) return shared.map;
-    const map = this.readSeats(id);
-    if (this.seatMapMaxAgeMs > 0) {
-      this.seatMaps.delete(id); // most recent last
-      this.seatMaps.set(id, { readAt: now, wrote, map });
-      if (this.seatMaps.size > MAX_SHARED_SEAT_MAPS) this.seatMaps.delete(this.seatMaps.keys().next().value!);
-      // A failed read is not shared: the next request tries again.
-      map.catch(() => {
-        if (this.seatMaps.get(id)?.map === map) this.seatMaps.delete(id);
-      });
+    if (shared && shared.wrote === this.localWrites.version(id)) {
+      if (!shared.settled || Date.now() - shared.readAt < this.seatMapMaxAgeMs) return shared.map;
     }
+    // A read in flight began before this process's last change to the show: it would show the
+    // change late. The next read begins once it ends, after every request waiting for it came.
+    if (shared && !shared.settled) {
+      shared.next ??= shared.map.then(
+        () => this.shareRead(id),
+        () => this.shareRead(id),
+      );
+      return shared.next;
+    }
+    return this.shareRead(id);
+  }
+
+  /** Starts a read of the show's seat map that the requests of the next seatMapMaxAgeMs share. */
+  private shareRead(id: string): Promise<SeatMapState> {
+    const map = this.readSeats(id);
+    const read: SharedSeatMap = { readAt: Date.now(), wrote: this.localWrites.version(id), map, settled: false };
+    this.seatMaps.delete(id); // most recent last
+    this.seatMaps.set(id, read);
+    if (this.seatMaps.size > MAX_SHARED_SEAT_MAPS) this.seatMaps.delete(this.seatMaps.keys().next().value!);
+    map.then(
+      () => {
+        read.settled = true;
+      },
+      () => {
+        // A failed read is not shared: the next request tries again.
+        read.settled = true;
+        if (this.seatMaps.get(id) === read) this.seatMaps.delete(id);
+      },
+    );
     return map;
   }
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPool, poolLimits } from '../../src/adapters/postgres/pool.js';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
 import { SeatPlans } from '../../src/services/seat-plans.service.js';
 import type { Hold } from '../../client/src/index.js';
-import { buildTestApp, expectProblem, startTestApp, type TestContext } from '../helpers.js';
+import { buildTestApp, expectProblem, sleep, startTestApp, type TestContext } from '../helpers.js';
 import { createShow } from '../support/api.js';
 import { admin, Api, futureIso } from '../support/api.js';
 import { lapse } from '../support/clock.js';
@@ -348,6 +348,42 @@ describe('seat map reads', () => {
     } finally {
       await other.app.close();
       await otherPool.end();
+      await sharing.close();
+    }
+  });
+
+  it('while this process changes the show, requests during a read share the next one: one read at a time, none stale', async () => {
+    const sharing = await startTestApp({ SEAT_MAP_MAX_AGE_MS: '60000' });
+    // The real read, counted; the first one waits at a gate until the test opens it.
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the repository as `this`
+    const realRead = ShowRepository.prototype.seatStatesNow;
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let reads = 0;
+    const counted = vi.spyOn(ShowRepository.prototype, 'seatStatesNow').mockImplementation(async function (
+      this: ShowRepository,
+      id: string,
+    ) {
+      if (++reads === 1) await gate;
+      return realRead.call(this, id);
+    });
+    try {
+      const on = new Api(sharing.app);
+      const show = await on.seatedShow([['A', 3]]);
+      const row = async () => (await on.seatStates(show.id))['S-A'];
+      const first = row();
+      while (reads === 0) await sleep(1);
+      // A hold through this process after that read began: every later request must show it.
+      await on.held(show.id, { seat_ids: ['S-A-1'] });
+      const later = Promise.all([row(), row(), row()]);
+      await sleep(50); // the three are waiting, not reading
+      expect(reads).toBe(1);
+      open();
+      await first;
+      expect(await later).toEqual(['HFF', 'HFF', 'HFF']);
+      expect(reads).toBe(2);
+    } finally {
+      counted.mockRestore();
       await sharing.close();
     }
   });
