@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem, sleep, startTestApp, type TestAppOptions, type TestContext } from '../helpers.js';
-import { admin, createSeatedShow, createShow, hold } from '../support/api.js';
+import { admin, Api, createSeatedShow, createShow, hold, type CustomerAction } from '../support/api.js';
 import { inventory } from '../support/database.js';
 import { lapse } from '../support/clock.js';
 import { lockShow, lockWaiters } from '../support/locks.js';
@@ -27,10 +27,11 @@ async function app(overrides: Record<string, string>, options?: TestAppOptions):
   return started;
 }
 
+// A hold of one seat, and a buyer's action on it, through `on` (this file's app unless told).
 const book = (showId: string, headers: Record<string, string> = {}, on: TestContext = ctx) =>
-  on.app.inject({ method: 'POST', url: `/api/shows/${showId}/book`, headers, payload: { seats: 1 } });
-const act = (id: string, action: 'confirm' | 'cancel' | 'extend', token: string, on: TestContext = ctx) =>
-  on.app.inject({ method: 'POST', url: `/api/bookings/${id}/${action}`, headers: { 'x-hold-token': token } });
+  new Api(on.app).hold(showId, { seats: 1 }, headers);
+const act = (id: string, action: CustomerAction, token: string, on: TestContext = ctx) =>
+  new Api(on.app).act(action, { id, hold_token: token });
 
 describe('a retry that took over an Idempotency-Key', () => {
   it('lands in the same group as the request it replaced: only that request fails', async () => {
