@@ -9,19 +9,26 @@ export interface Database {
   url: string;
   embedded: boolean;
   stop(): Promise<void>;
+  /** The caller's shutdown now handles SIGINT and SIGTERM (see EmbeddedDatabase.handOverSignals). */
+  handOverSignals(): void;
 }
 
 /** DATABASE_URL when set; otherwise the embedded PostgreSQL (quick start). Migrated either way. */
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   let database: Database;
   if (config.DATABASE_URL) {
-    database = { url: config.DATABASE_URL, embedded: false, stop: async () => {} };
+    database = { url: config.DATABASE_URL, embedded: false, stop: async () => {}, handOverSignals: () => {} };
   } else {
     logger.info(`no DATABASE_URL: starting an embedded PostgreSQL with data in ${path.resolve(config.DATA_DIR)}`);
     // Loaded only here: production images carry no PostgreSQL binaries (optional dependency).
     const { startEmbeddedPostgres } = await import('./adapters/postgres/embedded.js');
     const embedded = await startEmbeddedPostgres(config.DATA_DIR, (message) => logger.warn(message));
-    database = { url: embedded.url, embedded: true, stop: () => embedded.stop() };
+    database = {
+      url: embedded.url,
+      embedded: true,
+      stop: () => embedded.stop(),
+      handOverSignals: () => embedded.handOverSignals(),
+    };
   }
   try {
     await migrate(database.url, (message) => logger.debug(message));

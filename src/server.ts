@@ -81,6 +81,7 @@ async function main(config: Config): Promise<void> {
     await database.stop(); // the embedded PostgreSQL, last; nothing for DATABASE_URL
     if (!err) logger.info(signal ? `stopped (${signal})` : 'stopped');
   });
+  database.handOverSignals(); // from here on, the shutdown above stops the embedded PostgreSQL, last
 
   const address = await app.listen({ host: config.HOST, port: config.PORT });
   const lines = [

