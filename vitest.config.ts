@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// The projects, in the order `npx vitest run` runs them; `npm test` (scripts/test.mjs) runs unit,
-// sql and api together, then faults, load and browser side by side.
+// The projects. `npx vitest run` runs them by groupOrder: unit, sql and api together, then faults,
+// load and browser in turn; `npm test` (scripts/test.mjs) runs those three side by side.
 export default defineConfig({
   test: {
     globalSetup: ['test/global-setup.ts'],
@@ -13,7 +13,7 @@ export default defineConfig({
     reporters: ['default'],
     projects: [
       {
-        // Pure rules: no database, no process.
+        // Pure rules, and what needs no service of its own (the build check, the compose file).
         extends: true,
         test: { name: 'unit', include: ['test/unit/**/*.test.ts'], sequence: { groupOrder: 0 } },
       },
@@ -40,8 +40,8 @@ export default defineConfig({
         },
       },
       {
-        // Load and multi-process tests: one file at a time, after the API tests, so that their
-        // load does not starve the timing of other files on a 2-core machine.
+        // Load and multi-process tests: one file at a time, after the API tests (npm test runs
+        // them beside the fault and browser runs, which mostly wait on their processes).
         extends: true,
         test: {
           name: 'load',

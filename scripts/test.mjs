@@ -8,11 +8,13 @@
  *      Chromium); they share nothing but PostgreSQL (each file its own database) and Redis (each
  *      its own key prefix, or a redis-server of its own).
  *
- * `npx vitest run` runs the same projects one after the other; `npm run test:<project>` one of them.
- * Extra arguments go to every vitest run (e.g. `npm test -- --reporter=verbose`).
+ * `npx vitest run` runs every project in one run, by their groupOrder (vitest.config.ts); the
+ * `npm run test:*` scripts run one group each (docs/testing.md). Extra arguments go to every vitest
+ * run (e.g. `npm test -- --reporter=verbose`).
  */
 import { spawn } from 'node:child_process';
 import process from 'node:process';
+import { clearTimeout, setTimeout } from 'node:timers';
 import { fileURLToPath, URL } from 'node:url';
 
 const extra = process.argv.slice(2);
@@ -45,6 +47,9 @@ function run(projects) {
     stream.on('end', () => rest && process.stdout.write(`${prefix}${rest}\n`));
   }
   return new Promise((resolve) => {
+    child.on('error', (error) => {
+      process.stdout.write(`${prefix}could not run vitest: ${error.message}\n`);
+    });
     child.on('close', (code, signal) => {
       children.delete(child);
       resolve({ name, code: code ?? (signal ? 1 : 0), seconds: (Date.now() - started) / 1000 });
@@ -52,15 +57,25 @@ function run(projects) {
   });
 }
 
-// Stopping npm test stops every run it started (a terminal's Ctrl-C reaches them anyway; a
-// SIGTERM sent to this process alone would not).
+// Stopping npm test stops every run it started, and waits for them to clean up (their databases,
+// processes and Redis keys). A terminal's Ctrl-C reaches them already (one foreground group); a
+// signal sent to this process alone is passed on as SIGTERM. Past 30 s, they are killed.
+let stopping = false;
 for (const [signal, code] of [
   ['SIGINT', 130],
   ['SIGTERM', 143],
 ]) {
   process.on(signal, () => {
-    for (const child of children) child.kill(signal);
-    process.exit(code);
+    if (stopping) return;
+    stopping = true;
+    const passOn = setTimeout(() => children.forEach((child) => child.kill('SIGTERM')), 2_000);
+    const kill = setTimeout(() => children.forEach((child) => child.kill('SIGKILL')), 30_000);
+    const closed = [...children].map((child) => new Promise((resolve) => child.once('close', resolve)));
+    void Promise.all(closed).then(() => {
+      clearTimeout(passOn);
+      clearTimeout(kill);
+      process.exit(code);
+    });
   });
 }
 
@@ -69,7 +84,7 @@ const started = Date.now();
 for (const phase of phases) {
   const settled = await Promise.all(phase.map((projects) => run(projects)));
   results.push(...settled);
-  if (settled.some((result) => result.code !== 0)) break;
+  if (stopping || settled.some((result) => result.code !== 0)) break;
 }
 process.stdout.write('\n');
 for (const { name, code, seconds } of results) {

@@ -25,7 +25,8 @@ export interface TestDatabase {
 /** A fresh, migrated database for one test file: a copy of the template made in global setup. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = inject('adminDatabaseUrl');
-  const name = `seat_hold_test_${randomBytes(6).toString('hex')}`;
+  // Named after the run's template (seat_hold_template_<pid>_<project>): see global-setup.ts.
+  const name = `${inject('templateDatabase').replace('_template_', '_test_')}_${randomBytes(4).toString('hex')}`;
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   await client.query(`CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`);
