@@ -44,7 +44,7 @@ const ConfigSchema = Type.Object({
   HOLD_GROUP_MAX: Type.Integer({ default: 256, minimum: 1, maximum: 10000 }),
   // Requests waiting per show in one API process; beyond it 503 with Retry-After, at once.
   HOLD_QUEUE_MAX: Type.Integer({ default: 10000, minimum: 1, maximum: 1000000 }),
-  // Seat map reads of one show share one snapshot this long, never one older than this process's own change.
+  // Seat map reads of a show share a read begun this recently, never one begun before this process's own change.
   SEAT_MAP_MAX_AGE_MS: Type.Integer({ default: 250, minimum: 0, maximum: 60000 }),
   // Longest to receive a request, and to wait in a show's queue; then 408 or 503, nothing held.
   REQUEST_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 100, maximum: 600000 }),

@@ -235,12 +235,12 @@ export class ShowService {
 
   /**
    * A seated show's map with every seat's state, from one snapshot. During an on-sale thousands
-   * of browsers poll the map of the same show; the requests of the last seatMapMaxAgeMs share one
-   * read (a snapshot at most that old), so that reading 100,000 seats does not compete with the
-   * holds for the database. Never one that began before this process last changed the show: a
-   * buyer's map read right after their hold shows it. While the show is being changed (an
-   * on-sale: every group of holds a change), the requests that come during a read share the
-   * next one, which begins as that read ends: one read of the show at a time, never stale.
+   * of browsers poll the map of the same show; requests share a read still running or begun in the
+   * last seatMapMaxAgeMs, so that reading 100,000 seats does not compete with the holds for the
+   * database. Never one that began before this process last changed the show: a buyer's map read
+   * right after their hold shows it. While the show is being changed (an on-sale: every group of
+   * holds a change), the requests that come during a read share the next one, which begins as
+   * that read ends: one read of the show at a time as a rule, never a stale one.
    */
   seats(id: string): Promise<SeatMapState> {
     if (this.seatMapMaxAgeMs === 0) return this.readSeats(id);

@@ -354,32 +354,38 @@ describe('seat map reads', () => {
 
   it('while this process changes the show, requests during a read share the next one: one read at a time, none stale', async () => {
     const sharing = await startTestApp({ SEAT_MAP_MAX_AGE_MS: '60000' });
-    // The real read, counted; the first one waits at a gate until the test opens it.
+    // The real read, counted; the first one, once it has read, waits at a gate until the test opens it.
     // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the repository as `this`
     const realRead = ShowRepository.prototype.seatStatesNow;
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
     let reads = 0;
+    let parked = false;
     const counted = vi.spyOn(ShowRepository.prototype, 'seatStatesNow').mockImplementation(async function (
       this: ShowRepository,
       id: string,
     ) {
-      if (++reads === 1) await gate;
-      return realRead.call(this, id);
+      const first = ++reads === 1;
+      const states = await realRead.call(this, id);
+      if (first) {
+        parked = true;
+        await gate;
+      }
+      return states;
     });
     try {
       const on = new Api(sharing.app);
       const show = await on.seatedShow([['A', 3]]);
       const row = async () => (await on.seatStates(show.id))['S-A'];
       const first = row();
-      while (reads === 0) await sleep(1);
-      // A hold through this process after that read began: every later request must show it.
+      while (!parked) await sleep(1);
+      // A hold through this process after that read: every later request must show it.
       await on.held(show.id, { seat_ids: ['S-A-1'] });
       const later = Promise.all([row(), row(), row()]);
       await sleep(50); // the three are waiting, not reading
       expect(reads).toBe(1);
       open();
-      await first;
+      expect(await first).toBe('FFF');
       expect(await later).toEqual(['HFF', 'HFF', 'HFF']);
       expect(reads).toBe(2);
     } finally {

@@ -222,7 +222,6 @@ function actorHeaders(booking: BookingRef, by: Actor): Record<string, string> {
   return by;
 }
 
-/** The body of a success with this status; the test fails with the answer otherwise. */
 /** A seat map's seat ids in map order (sections, rows, seats left to right: `${section}-${label}-${n}`), the seat_no order of the seats table. */
 export function seatIdsOf(map: NonNullable<NewShow['seat_map']>): string[] {
   return map.sections.flatMap((section) =>
@@ -230,6 +229,7 @@ export function seatIdsOf(map: NonNullable<NewShow['seat_map']>): string[] {
   );
 }
 
+/** The body of a success with this status; the test fails with the answer otherwise. */
 export function created<T>(answer: Answer<T>, status: number): T {
   if (answer.statusCode !== status) {
     throw new Error(`expected ${status}, got ${answer.statusCode}: ${answer.body}`);
