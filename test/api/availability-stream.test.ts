@@ -439,8 +439,9 @@ describe('short holds and limits', () => {
     expect(lapsing.statusCode).toBe(201);
     await lapse(small.pool, lapsing.json<{ id: string }>().id);
     const resumed = await openSmall(showId, { 'last-event-id': at });
-    await resumed.next('availability');
-    expect(resumed.of('seats')[0]!.data.seats).toEqual({ 'S-A-4': 'F' });
+    // In its replay, or (when another test file's transaction holds the outbox's horizon back) in
+    // the first update after it: the seat's state when sent.
+    expect((await resumed.next('seats')).data.seats).toEqual({ 'S-A-4': 'F' });
     const map = (await small.app.inject({ url: `/api/shows/${showId}/seats` })).json();
     expect(map.sections[0].rows[0].status).toBe('FFFF');
     resumed.close();
