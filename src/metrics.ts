@@ -53,6 +53,7 @@ export function createMetrics(process: 'api' | 'worker'): Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
     registers,
   });
+  const requestChildren = new Map<string, ReturnType<typeof requestDuration.labels>>();
   const groupSize = new Histogram({
     name: 'seat_hold_group_size',
     help: 'Requests (holds, confirms, cancels) decided together in one group of a show',
@@ -147,7 +148,15 @@ export function createMetrics(process: 'api' | 'worker'): Metrics {
   return {
     registry,
     requestAnswered(route, method, status, seconds) {
-      requestDuration.observe({ route, method, status }, seconds);
+      // One child per route, method and status, found by one string: labels given as an object are
+      // sorted and joined into a key on every observation.
+      const key = `${method} ${status} ${route}`;
+      let child = requestChildren.get(key);
+      if (!child) {
+        child = requestDuration.labels({ route, method, status });
+        requestChildren.set(key, child);
+      }
+      child.observe(seconds);
     },
     groupDecided(kind, size, seconds) {
       groupSize.observe({ kind }, size);
