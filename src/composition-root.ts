@@ -17,7 +17,8 @@ import { SeatPlans } from './services/seat-plans.service.js';
 import { HouseService } from './services/house.service.js';
 import { HouseRepository } from './repositories/house.repository.js';
 import { ShowLanes, type GroupCommitted } from './services/show-lanes/show-lanes.js';
-import { LocalWrites } from './services/local-writes.service.js';
+import { ShowVersions } from './services/show-versions.service.js';
+import { ShowChangeFollower } from './services/show-change-follower.service.js';
 import { WebhookRepository } from './repositories/webhook.repository.js';
 import { WebhookDeliveryService } from './services/webhook-delivery.service.js';
 import { WebhookRelay } from './services/webhook-relay.service.js';
@@ -47,6 +48,8 @@ export interface Services {
   webhookDelivery: WebhookDeliveryService;
   /** Live availability (SSE): idle, no timer and no query, until a stream opens. */
   availability: AvailabilityFeed;
+  /** Other processes' changes to shows, for the reads answered from memory: idle until a read; null with SHOW_CACHE_MAX_AGE_MS=0. */
+  showChanges: ShowChangeFollower | null;
 }
 
 /** The one place services are wired: the API, the worker, the tests and the CLIs all start here. */
@@ -64,7 +67,7 @@ export function createServices({
   const leaseSeconds = Math.ceil(longestRequestMs(config) / 1000);
   const idempotency = new IdempotencyService(new IdempotencyRepository(pool, leaseSeconds));
   const plans = new SeatPlans(showRepository);
-  const localWrites = new LocalWrites();
+  const showVersions = new ShowVersions();
   const lanes = new ShowLanes({
     pool,
     shows: showRepository,
@@ -79,7 +82,7 @@ export function createServices({
     maxStatements: Math.max(1, Math.floor(config.DB_POOL_SIZE / 2)),
     onGroupCommitted: onHoldGroupCommitted ?? (() => {}),
     plans,
-    localWrites,
+    showVersions,
     metrics,
     logger,
   });
@@ -94,6 +97,17 @@ export function createServices({
     heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000,
   });
   metrics?.watchStreams(() => availability.size);
+  // Idle until a read wants it: the worker, the CLIs and the tests that never read pay nothing.
+  const followShowChanges =
+    config.SHOW_CACHE_MAX_AGE_MS > 0
+      ? new ShowChangeFollower(
+          new OutboxRepository(pool),
+          showVersions,
+          logger,
+          config.SHOW_CHANGES_POLL_MS,
+          config.SHOW_CACHE_MAX_AGE_MS,
+        )
+      : null;
   const webhookDelivery = new WebhookDeliveryService(webhookRepository, config, logger, metrics);
   return {
     shows: new ShowService(
@@ -102,8 +116,8 @@ export function createServices({
       bookingRepository,
       idempotency,
       plans,
-      localWrites,
-      config.SEAT_MAP_MAX_AGE_MS,
+      showVersions,
+      followShowChanges && { current: () => followShowChanges.current(), maxAgeMs: config.SHOW_CACHE_MAX_AGE_MS },
     ),
     house: new HouseService(
       pool,
@@ -112,7 +126,7 @@ export function createServices({
       new HouseRepository(),
       plans,
       idempotency,
-      localWrites,
+      showVersions,
     ),
     bookings: new BookingService(bookingRepository, lanes, plans),
     idempotency,
@@ -124,5 +138,6 @@ export function createServices({
     webhookRelay: new WebhookRelay(pool, new OutboxRepository(pool), webhookRepository, logger),
     webhookDelivery,
     availability,
+    showChanges: followShowChanges,
   };
 }

@@ -44,8 +44,12 @@ const ConfigSchema = Type.Object({
   HOLD_GROUP_MAX: Type.Integer({ default: 256, minimum: 1, maximum: 10000 }),
   // Requests waiting per show in one API process; beyond it 503 with Retry-After, at once.
   HOLD_QUEUE_MAX: Type.Integer({ default: 10000, minimum: 1, maximum: 1000000 }),
-  // Seat map reads of a show share a read begun this recently, never one begun before this process's own change.
-  SEAT_MAP_MAX_AGE_MS: Type.Integer({ default: 250, minimum: 0, maximum: 60000 }),
+  // GET /api/shows, /api/shows/:id and /seats are answered from memory until their show changes, at most
+  // this long (the bound for a change another process made that this one has not read); 0: every read
+  // goes to the database.
+  SHOW_CACHE_MAX_AGE_MS: Type.Integer({ default: 1000, minimum: 0, maximum: 60000 }),
+  // How often each API process reads which shows the outbox says changed, to read their answers again.
+  SHOW_CHANGES_POLL_MS: Type.Integer({ default: 100, minimum: 10, maximum: 60000 }),
   // Longest to receive a request, and to wait in a show's queue; then 408 or 503, nothing held.
   REQUEST_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 100, maximum: 600000 }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 16384, minimum: 1024, maximum: 10485760 }),

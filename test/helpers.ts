@@ -49,7 +49,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
       // Load from one address would trip the limiter; test/api/hardening.test.ts turns it on.
       RATE_LIMIT_MAX: '0',
       // Tests read a seat map right after changing it; test/api/seating.test.ts turns sharing on.
-      SEAT_MAP_MAX_AGE_MS: '0',
+      SHOW_CACHE_MAX_AGE_MS: '0',
       // The API alone, whether or not dist/web was built here; test/api/web.test.ts serves a build.
       WEB_DIR: '/nonexistent/web',
       ...overrides,

@@ -175,6 +175,13 @@ export interface paths {
                         }[];
                     };
                 };
+                /** @description Not modified: If-None-Match names the ETag the answer would have */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
                 /** @description Default Response */
                 400: {
                     headers: {
@@ -598,6 +605,13 @@ export interface paths {
                             created_at: string;
                         };
                     };
+                };
+                /** @description Not modified: If-None-Match names the ETag the answer would have */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
                 };
                 /** @description Default Response */
                 400: {
@@ -1064,6 +1078,13 @@ export interface paths {
                             }[];
                         };
                     };
+                };
+                /** @description Not modified: If-None-Match names the ETag the answer would have */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
                 };
                 /** @description Default Response */
                 400: {

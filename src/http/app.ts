@@ -4,7 +4,7 @@ import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { registerAjvFormats, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import { registerAjvFormats } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyHttpOptions, type FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
 import type { Queue } from 'bullmq';
@@ -20,7 +20,7 @@ import { IdempotencyHttp } from './idempotency.js';
 import { securityHeaders } from './security-headers.js';
 import { webRoutes } from './web.js';
 import { sendProblem, toProblem } from './problem.js';
-import { optionalBodies } from './schemas.js';
+import { optionalBodies, validatorCompiler } from './schemas.js';
 import { bookingRoutes } from './routes/bookings.routes.js';
 import { adminRoutes } from './routes/admin.routes.js';
 import type { Readiness, RouteContext } from './routes/context.js';
@@ -113,7 +113,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     },
   };
   const app = Fastify(options);
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setValidatorCompiler(validatorCompiler);
 
   // JSON bodies: an empty body is no body (POST /book with none holds one seat), and
   // prototype-poisoning keys are refused.
@@ -254,7 +254,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(availabilityRoutes, context);
   // Open streams end when the app closes, so that close() does not wait for them (a root
   // hook: Fastify runs only the root instance's preClose hooks).
-  app.addHook('preClose', () => services.availability.close());
+  app.addHook('preClose', async () => {
+    services.showChanges?.close();
+    await services.availability.close();
+  });
   await app.register(bookingRoutes, context);
   await app.register(adminRoutes, context);
   await app.register(webhookRoutes, context);

@@ -1,4 +1,7 @@
-import { Type } from 'typebox';
+import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
+import { Type, type TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { Value } from 'typebox/value';
 import { Uuid } from '../domain/common.js';
 import { CustomerRef } from '../domain/booking.js';
 import { Problem } from '../errors.js';
@@ -69,6 +72,14 @@ export const Health = Type.Object({
 });
 
 /** Error responses of the listed statuses, each documented (and serialized) as application/problem+json. */
+/**
+ * The reads answered from memory (src/http/shared-answer.ts): a strong ETag on every 200, and 304
+ * with no body when If-None-Match names it.
+ */
+export const notModified = {
+  304: Type.Null({ description: 'Not modified: If-None-Match names the ETag the answer would have' }),
+};
+
 export function problems<S extends number>(
   ...statuses: S[]
 ): { [K in S]: { content: { 'application/problem+json': { schema: typeof Problem } } } } {
@@ -99,3 +110,19 @@ export function optionalBodies<T extends { paths?: object | undefined }>(documen
 
 /** Route config of the routes limited per client (RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_SECONDS, each route its own budget). */
 export const rateLimited = { rateLimit: {} };
+
+/**
+ * @fastify/type-provider-typebox's validator, converting only what needs it: a querystring, params
+ * or headers value is checked as it came first, and converted (a string to a number, …) and
+ * checked again only when that fails. The plugin's converts every value on every request: on a
+ * read of a show (a uuid param, already right) that walk cost more than the check.
+ */
+export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
+  const typeCheck = Compile(schema);
+  return (value) => {
+    if (typeCheck.Check(value)) return { value };
+    const converted: unknown = httpPart === 'body' ? value : Value.Convert(schema, value);
+    if (typeCheck.Check(converted)) return { value: converted };
+    return { error: typeCheck.Errors(converted) as FastifySchemaValidationError[] };
+  };
+};

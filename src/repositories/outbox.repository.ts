@@ -98,6 +98,35 @@ export class OutboxRepository {
     );
   }
 
+  /**
+   * Which shows changed after `from`, in commit order, at most `limit` events' worth: what a
+   * process that keeps answers of shows in memory must read again (ShowChangeFollower).
+   */
+  async showsChangedAfter(from: OutboxPosition, limit: number): Promise<{ showIds: string[]; next: OutboxPosition }> {
+    const { rows } = await this.pool.query<{
+      horizon: string;
+      n: number;
+      show_ids: string[] | null;
+      tx: string | null;
+      seq: string | null;
+    }>(
+      `WITH h AS (SELECT ${HORIZON} AS horizon),
+       p AS MATERIALIZED (
+         SELECT e.tx, e.seq, e.show_id FROM outbox_events e, h
+         WHERE (e.tx, e.seq) > ($1::xid8, $2::bigint) AND e.tx < h.horizon
+         ORDER BY e.tx, e.seq LIMIT $3),
+       l AS (SELECT tx, seq FROM p ORDER BY tx DESC, seq DESC LIMIT 1)
+       SELECT h.horizon::text, (SELECT count(*) FROM p)::int AS n,
+              (SELECT array_agg(DISTINCT p.show_id) FROM p WHERE p.show_id IS NOT NULL) AS show_ids,
+              l.tx::text, l.seq::text
+       FROM h LEFT JOIN l ON true`,
+      [from.tx, from.seq, limit],
+    );
+    const row = rows[0]!;
+    const last = row.tx !== null && row.seq !== null ? { tx: row.tx, seq: row.seq } : undefined;
+    return { showIds: row.show_ids ?? [], next: nextPosition(row.horizon, row.n === limit ? last : undefined, from) };
+  }
+
   private async changes(
     from: OutboxPosition,
     which: string,
@@ -125,20 +154,30 @@ function page<T extends { seq: string | null; tx: string | null; horizon: string
   limit: number,
   from: OutboxPosition,
 ): OutboxPage<Omit<T, 'horizon'>> {
-  const horizon = read[0]!.horizon;
   const found = read.filter((row) => row.seq !== null);
   const last = found.at(-1);
-  const next =
-    found.length === limit && last
-      ? { tx: last.tx!, seq: last.seq! }
-      : // Nothing below the horizon is left to come; never step back behind `from`.
-        BigInt(horizon) > BigInt(from.tx)
-        ? { tx: horizon, seq: '0' }
-        : from;
+  const next = nextPosition(
+    read[0]!.horizon,
+    found.length === limit && last ? { tx: last.tx!, seq: last.seq! } : undefined,
+    from,
+  );
   const rows = found.map((row) => {
     const event: Partial<T> = { ...row };
     delete event.horizon;
     return event as Omit<T, 'horizon'>;
   });
   return { rows, next };
+}
+
+/**
+ * Where the next read starts: after the last row of a full page; after a short one, at the
+ * horizon (nothing below it is left to come), never behind `from`.
+ */
+function nextPosition(
+  horizon: string,
+  lastOfFullPage: OutboxPosition | undefined,
+  from: OutboxPosition,
+): OutboxPosition {
+  if (lastOfFullPage) return lastOfFullPage;
+  return BigInt(horizon) > BigInt(from.tx) ? { tx: horizon, seq: '0' } : from;
 }

@@ -1,3 +1,4 @@
+import type { FreshRead } from '../services/shared-reads.js';
 import { withTransaction, type Pool, type PoolClient } from '../adapters/postgres/pool.js';
 import type { SeatMap, SeatPlan } from '../domain/seat-map.js';
 import type { LateConfirmPolicy, NewShow, Show, ShowChanges, ShowSummary } from '../domain/show.js';
@@ -156,10 +157,25 @@ const showColumns = `
   CASE WHEN s.seat_map IS NULL THEN 'general_admission' ELSE 'assigned' END AS seating,
   ${availabilityColumns}`;
 
+// How long what a statement reads of the show's seats stays true if nothing else changes: until
+// its next hold lapses (then its seats read as free). Milliseconds; NULL when nothing is held.
+const freshForMsColumn = `
+  (SELECT EXTRACT(epoch FROM min(b.expires_at) - statement_timestamp()) * 1000 FROM bookings b
+   WHERE b.show_id = s.id AND b.status = 'PENDING' AND NOT core.lapsed(b.status, b.expires_at, statement_timestamp())
+  )::float8 AS fresh_for_ms`;
+
+type ShowRow = Show & { available_by_category?: Record<string, number> | null; fresh_for_ms?: number | null };
+
 /** A show row as read: general admission has no per-category counts, which the API leaves out. */
-function asShow(row: Show & { available_by_category?: Record<string, number> | null }): Show {
+function asShow(row: ShowRow): Show {
   if (row.available_by_category === null) delete row.available_by_category;
+  delete row.fresh_for_ms;
   return row;
+}
+
+/** A fresh_for_ms column as FreshRead has it. */
+function freshFor(ms: number | null | undefined): number {
+  return ms === null || ms === undefined ? Infinity : ms;
 }
 
 /** The seat states of a show as an API process keeps them, at one version of its seats. */
@@ -223,8 +239,23 @@ export class ShowRepository {
   }
 
   async findById(id: string, db: Pool | PoolClient = this.pool): Promise<Show | null> {
-    const { rows } = await db.query<Show>(`SELECT ${showColumns} FROM shows s WHERE s.id = $1`, [id]);
+    const { rows } = await db.query<Show>({
+      name: 'show',
+      text: `SELECT ${showColumns} FROM shows s WHERE s.id = $1`,
+      values: [id],
+    });
     return rows[0] ? asShow(rows[0]) : null;
+  }
+
+  /** The show (null when there is none), and how long it reads the same if nothing changes. */
+  async findFresh(id: string): Promise<FreshRead<Show | null>> {
+    const { rows } = await this.pool.query<ShowRow>({
+      name: 'show_fresh',
+      text: `SELECT ${showColumns}, ${freshForMsColumn} FROM shows s WHERE s.id = $1`,
+      values: [id],
+    });
+    const row = rows[0];
+    return row ? { freshForMs: freshFor(row.fresh_for_ms), value: asShow(row) } : { freshForMs: Infinity, value: null };
   }
 
   /** The show's seat map (null for general admission) and its version; undefined when there is no such show. */
@@ -243,9 +274,17 @@ export class ShowRepository {
    * Every seat's state from one snapshot (one statement), a hold past its deadline read as
    * free; null when the show does not exist or has no map.
    */
-  async seatStatesNow(id: string): Promise<{ map: SeatMap; version: string; states: string } | null> {
-    const { rows } = await this.pool.query<{ map: SeatMap; version: string; states: string; overdue: number[] }>(
-      `SELECT s.seat_map AS map, s.seat_version::text AS version,
+  async seatStatesNow(
+    id: string,
+  ): Promise<{ map: SeatMap; version: string; states: string; fresh_for_ms: number | null } | null> {
+    const { rows } = await this.pool.query<{
+      map: SeatMap;
+      version: string;
+      states: string;
+      overdue: number[];
+      fresh_for_ms: number | null;
+    }>(
+      `SELECT s.seat_map AS map, s.seat_version::text AS version, ${freshForMsColumn},
               -- In seat order as the primary key gives them: no sort of 100,000 rows.
               (SELECT string_agg(o.state::text, '') FROM (
                  SELECT st.state FROM seats st WHERE st.show_id = s.id ORDER BY st.seat_no) o) AS states,
@@ -287,16 +326,23 @@ export class ShowRepository {
   }
 
   /** A page in (start_time, id) order, starting after the cursor. */
-  async list(limit: number, after: ShowPageCursor | null): Promise<Show[]> {
+  /** A page of shows by start time, and how long it reads the same if nothing changes. */
+  async list(limit: number, after: ShowPageCursor | null): Promise<FreshRead<Show[]>> {
     const { rows } = after
-      ? await this.pool.query<Show>(
-          `SELECT ${showColumns} FROM shows s
-           WHERE (s.start_time, s.id) > ($2::timestamptz, $3::uuid)
-           ORDER BY s.start_time, s.id LIMIT $1`,
-          [limit, after.startTime, after.id],
-        )
-      : await this.pool.query<Show>(`SELECT ${showColumns} FROM shows s ORDER BY s.start_time, s.id LIMIT $1`, [limit]);
-    return rows.map(asShow);
+      ? await this.pool.query<ShowRow>({
+          name: 'shows_page_after',
+          text: `SELECT ${showColumns}, ${freshForMsColumn} FROM shows s
+                 WHERE (s.start_time, s.id) > ($2::timestamptz, $3::uuid)
+                 ORDER BY s.start_time, s.id LIMIT $1`,
+          values: [limit, after.startTime, after.id],
+        })
+      : await this.pool.query<ShowRow>({
+          name: 'shows_page',
+          text: `SELECT ${showColumns}, ${freshForMsColumn} FROM shows s ORDER BY s.start_time, s.id LIMIT $1`,
+          values: [limit],
+        });
+    const freshForMs = rows.reduce((least, row) => Math.min(least, freshFor(row.fresh_for_ms)), Infinity);
+    return { freshForMs, value: rows.map(asShow) };
   }
 
   /**

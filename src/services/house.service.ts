@@ -9,7 +9,7 @@ import type { ShowLock, ShowRepository } from '../repositories/show.repository.j
 import { hashSecret, newTokens } from '../secrets.js';
 import type { SeatPlans } from './seat-plans.service.js';
 import type { IdempotencyService, Recorder } from './idempotency.service.js';
-import type { LocalWrites } from './local-writes.service.js';
+import type { ShowVersions } from './show-versions.service.js';
 
 /**
  * House seats and comps (admin). Each is one transaction under the show's lock, like every
@@ -27,7 +27,7 @@ export class HouseService {
     private readonly house: HouseRepository,
     private readonly plans: SeatPlans,
     private readonly idempotency: IdempotencyService,
-    private readonly localWrites: LocalWrites,
+    private readonly showVersions: ShowVersions,
   ) {}
 
   async block(showId: string, request: NewBlock, recorder?: Recorder<SeatBlock>): Promise<SeatBlock> {
@@ -163,7 +163,7 @@ export class HouseService {
       if (recorder) recorder.claim.recorded = true; // committed with the change
       return result;
     } finally {
-      this.localWrites.wrote(showId);
+      this.showVersions.changed(showId);
     }
   }
 

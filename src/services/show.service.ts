@@ -8,7 +8,8 @@ import type { BookingRepository } from '../repositories/booking.repository.js';
 import type { SeatPlans } from './seat-plans.service.js';
 import type { ShowPageCursor, ShowRepository } from '../repositories/show.repository.js';
 import type { IdempotencyService, Recorder } from './idempotency.service.js';
-import type { LocalWrites } from './local-writes.service.js';
+import type { ShowVersions } from './show-versions.service.js';
+import { SharedReads, type FreshRead } from './shared-reads.js';
 
 export interface ShowPage {
   shows: Show[];
@@ -61,39 +62,59 @@ export interface BookingPage {
   nextCursor?: string;
 }
 
-/**
- * A read of a show's seat map shared by the requests that come while it is fresh: started at
- * readAt, when this process's last write to the show was number `wrote` (LocalWrites); `next`, the
- * read that begins when this one ends, for requests that came after a newer write.
- */
-interface SharedSeatMap {
-  readAt: number;
-  wrote: number;
-  map: Promise<SeatMapState>;
-  settled: boolean;
-  next?: Promise<SeatMapState>;
+/** Most shows, seat maps and pages of shows each process keeps answers of. */
+const MAX_SHARED_SHOWS = 10_000;
+const MAX_SHARED_SEAT_MAPS = 64;
+const MAX_SHARED_PAGES = 256;
+
+/** Whether reads may be shared now (ShowChangeFollower.current), and for at most how long. */
+export interface ShowReadSharing {
+  current: () => boolean;
+  maxAgeMs: number;
 }
 
-/** Most shows whose seat map reads are shared at once. */
-const MAX_SHARED_SEAT_MAPS = 256;
-
 export class ShowService {
-  /**
-   * Reads of seat maps in flight or recent, shared by the requests that come meanwhile, each with
-   * the number of this process's last write to the show when it started (LocalWrites).
-   */
-  private readonly seatMaps = new Map<string, SharedSeatMap>();
+  // The reads every buyer's page makes, answered once per change of their show and served from
+  // memory until the next (SharedReads): a change this process made, or read in the outbox.
+  private readonly showReads: SharedReads<string, Show | null>;
+  private readonly pageReads: SharedReads<string, ShowPage>;
+  private readonly seatMapReads: SharedReads<string, SeatMapState>;
 
-  /** @param seatMapMaxAgeMs how long requests share one read of a seat map (SEAT_MAP_MAX_AGE_MS) */
+  /** @param sharing null: every read goes to the database */
   constructor(
     private readonly pool: Pool,
     private readonly shows: ShowRepository,
     private readonly bookings: BookingRepository,
     private readonly idempotency: IdempotencyService,
     private readonly plans: SeatPlans,
-    private readonly localWrites: LocalWrites,
-    private readonly seatMapMaxAgeMs = 0,
-  ) {}
+    private readonly showVersions: ShowVersions,
+    sharing: ShowReadSharing | null = null,
+  ) {
+    const canShare = sharing ? sharing.current : () => false;
+    const maxAgeMs = sharing?.maxAgeMs ?? 0;
+    this.showReads = new SharedReads({
+      read: (id) => this.shows.findFresh(id),
+      version: (id) => this.showVersions.version(id),
+      canShare,
+      maxAgeMs,
+      maxKeys: MAX_SHARED_SHOWS,
+    });
+    // A page holds many shows: any change to any show is a new page.
+    this.pageReads = new SharedReads({
+      read: (key) => this.readPage(key),
+      version: () => this.showVersions.latest(),
+      canShare,
+      maxAgeMs,
+      maxKeys: MAX_SHARED_PAGES,
+    });
+    this.seatMapReads = new SharedReads({
+      read: (id) => this.readSeats(id),
+      version: (id) => this.showVersions.version(id),
+      canShare,
+      maxAgeMs,
+      maxKeys: MAX_SHARED_SEAT_MAPS,
+    });
+  }
 
   /**
    * Changes a show (admin), under its lock: title, description, a future start_time, the
@@ -136,7 +157,7 @@ export class ShowService {
       });
     } finally {
       if (newPlan) this.plans.forget(id);
-      this.localWrites.wrote(id);
+      this.showVersions.changed(id);
     }
   }
 
@@ -200,13 +221,15 @@ export class ShowService {
 
   /** With a recorder, the show and the answer to its Idempotency-Key commit together. */
   async create(show: NewShow, recorder?: Recorder<Show>): Promise<Show> {
-    if (!recorder) return this.insert(show);
-    const created = await withTransaction(this.pool, async (client) => {
-      const inserted = await this.insert(show, client);
-      await this.idempotency.recordWithin(client, recorder, inserted);
-      return inserted;
-    });
-    recorder.claim.recorded = true; // committed with the show
+    const created = recorder
+      ? await withTransaction(this.pool, async (client) => {
+          const inserted = await this.insert(show, client);
+          await this.idempotency.recordWithin(client, recorder, inserted);
+          return inserted;
+        })
+      : await this.insert(show);
+    if (recorder) recorder.claim.recorded = true; // committed with the show
+    this.showVersions.changed(created.id); // a new show on the pages of shows
     return created;
   }
 
@@ -227,67 +250,30 @@ export class ShowService {
     return created;
   }
 
+  /** The show with its available seats; the same object to every request until it changes. */
   async get(id: string): Promise<Show> {
-    const show = await this.shows.findById(id);
+    const show = await this.showReads.get(id);
     if (!show) throw new AppError('show_not_found');
     return show;
   }
 
   /**
    * A seated show's map with every seat's state, from one snapshot. During an on-sale thousands
-   * of browsers poll the map of the same show; requests share a read still running or begun in the
-   * last seatMapMaxAgeMs, so that reading 100,000 seats does not compete with the holds for the
-   * database. Never one that began before this process last changed the show: a buyer's map read
-   * right after their hold shows it. While the show is being changed (an on-sale: every group of
-   * holds a change), the requests that come during a read share the next one, which begins as
-   * that read ends: one read of the show at a time as a rule, never a stale one.
+   * of browsers poll the map of the same show: they share one read per change of the show, so
+   * that reading 100,000 seats does not compete with the holds for the database.
    */
   seats(id: string): Promise<SeatMapState> {
-    if (this.seatMapMaxAgeMs === 0) return this.readSeats(id);
-    const shared = this.seatMaps.get(id);
-    if (shared && shared.wrote === this.localWrites.version(id)) {
-      if (!shared.settled || Date.now() - shared.readAt < this.seatMapMaxAgeMs) return shared.map;
-    }
-    // A read in flight began before this process's last change to the show: it would show the
-    // change late. The next read begins once it ends, after every request waiting for it came.
-    if (shared && !shared.settled) {
-      shared.next ??= shared.map.then(
-        () => this.shareRead(id),
-        () => this.shareRead(id),
-      );
-      return shared.next;
-    }
-    return this.shareRead(id);
+    return this.seatMapReads.get(id);
   }
 
-  /** Starts a read of the show's seat map that the requests of the next seatMapMaxAgeMs share. */
-  private shareRead(id: string): Promise<SeatMapState> {
-    const map = this.readSeats(id);
-    const read: SharedSeatMap = { readAt: Date.now(), wrote: this.localWrites.version(id), map, settled: false };
-    this.seatMaps.delete(id); // most recent last
-    this.seatMaps.set(id, read);
-    if (this.seatMaps.size > MAX_SHARED_SEAT_MAPS) this.seatMaps.delete(this.seatMaps.keys().next().value!);
-    map.then(
-      () => {
-        read.settled = true;
-      },
-      () => {
-        // A failed read is not shared: the next request tries again.
-        read.settled = true;
-        if (this.seatMaps.get(id) === read) this.seatMaps.delete(id);
-      },
-    );
-    return map;
-  }
-
-  private async readSeats(id: string): Promise<SeatMapState> {
+  private async readSeats(id: string): Promise<FreshRead<SeatMapState>> {
     const now = await this.shows.seatStatesNow(id);
     if (!now) {
       if ((await this.shows.seating(id)) === undefined) throw new AppError('show_not_found');
       throw new AppError('show_not_seated', 'The show has general admission: it has no seat map');
     }
     let next = 0;
-    return {
+    const map: SeatMapState = {
       show_id: id,
       version: now.version,
       sections: now.map.sections.map((section) => ({
@@ -299,14 +285,23 @@ export class ShowService {
         }),
       })),
     };
+    return { value: map, freshForMs: now.fresh_for_ms ?? Infinity };
   }
 
-  async list(limit: number, cursor: string | undefined): Promise<ShowPage> {
-    const after = cursor === undefined ? null : decodeCursor(cursor);
+  /** A page of shows by start time; the same object to every request until a show changes. */
+  list(limit: number, cursor: string | undefined): Promise<ShowPage> {
+    // Checked before the shared read: a bad cursor is the client's, never shared.
+    if (cursor !== undefined) decodeCursor(cursor);
+    return this.pageReads.get(JSON.stringify([limit, cursor ?? null]));
+  }
+
+  private async readPage(key: string): Promise<FreshRead<ShowPage>> {
+    const [limit, cursor] = JSON.parse(key) as [number, string | null];
+    const after = cursor === null ? null : decodeCursor(cursor);
     // One row more than asked tells whether a next page exists without a count query.
-    const rows = await this.shows.list(limit + 1, after);
+    const { value: rows, freshForMs } = await this.shows.list(limit + 1, after);
     const shows = rows.slice(0, limit);
     const last = shows[shows.length - 1];
-    return rows.length > limit && last ? { shows, nextCursor: encodeCursor(last) } : { shows };
+    return { freshForMs, value: rows.length > limit && last ? { shows, nextCursor: encodeCursor(last) } : { shows } };
   }
 }

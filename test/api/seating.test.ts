@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createPool, poolLimits } from '../../src/adapters/postgres/pool.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
 import { SeatPlans } from '../../src/services/seat-plans.service.js';
 import type { Hold } from '../../client/src/index.js';
-import { buildTestApp, expectProblem, sleep, startTestApp, type TestContext } from '../helpers.js';
+import { expectProblem, startTestApp, type TestContext } from '../helpers.js';
 import { createShow } from '../support/api.js';
 import { admin, Api, futureIso } from '../support/api.js';
 import { lapse } from '../support/clock.js';
@@ -300,98 +299,6 @@ describe('seat plans', () => {
     expect(new Set(got).size).toBe(1);
     expect(got[0]!.total).toBe(28);
     expect(plans.known(show.id)).toBe(got[0]);
-  });
-});
-
-describe('seat map reads', () => {
-  it("requests within SEAT_MAP_MAX_AGE_MS share one snapshot, but never one older than the process's own change", async () => {
-    const sharing = await startTestApp({ SEAT_MAP_MAX_AGE_MS: '60000' });
-    // A second API process on the same database: its changes reach the first one's reads late.
-    const otherPool = createPool(sharing.database.url, poolLimits(sharing.config));
-    const other = await buildTestApp(sharing.config, otherPool);
-    try {
-      const created = await sharing.app.inject({
-        method: 'POST',
-        url: '/api/shows',
-        headers: admin,
-        payload: {
-          title: 'Shared',
-          start_time: futureIso(),
-          seat_map: { sections: [{ name: 'S', rows: [{ label: 'A', seats: 3 }] }] },
-        },
-      });
-      const { id } = created.json<{ id: string }>();
-      const read = async () =>
-        (await sharing.app.inject({ method: 'GET', url: `/api/shows/${id}/seats` })).json<{
-          sections: { rows: { status: string }[] }[];
-        }>().sections[0]!.rows[0]!.status;
-      expect(await read()).toBe('FFF');
-      const elsewhere = await other.app.inject({
-        method: 'POST',
-        url: `/api/shows/${id}/book`,
-        payload: { seat_ids: ['S-A-1'] },
-      });
-      expect(elsewhere.statusCode).toBe(201);
-      // Within the minute: the snapshot read before the other process's hold (the other tests read with 0: at once).
-      expect(await read()).toBe('FFF');
-      // A hold through this process: its next read shows it (and what the snapshot missed).
-      const own = await sharing.app.inject({
-        method: 'POST',
-        url: `/api/shows/${id}/book`,
-        payload: { seat_ids: ['S-A-3'] },
-      });
-      expect(own.statusCode).toBe(201);
-      expect(await read()).toBe('HFH');
-      // …and that read is shared again.
-      await other.app.inject({ method: 'POST', url: `/api/shows/${id}/book`, payload: { seat_ids: ['S-A-2'] } });
-      expect(await read()).toBe('HFH');
-    } finally {
-      await other.app.close();
-      await otherPool.end();
-      await sharing.close();
-    }
-  });
-
-  it('while this process changes the show, requests during a read share the next one: one read at a time, none stale', async () => {
-    const sharing = await startTestApp({ SEAT_MAP_MAX_AGE_MS: '60000' });
-    // The real read, counted; the first one, once it has read, waits at a gate until the test opens it.
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the repository as `this`
-    const realRead = ShowRepository.prototype.seatStatesNow;
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    let reads = 0;
-    let parked = false;
-    const counted = vi.spyOn(ShowRepository.prototype, 'seatStatesNow').mockImplementation(async function (
-      this: ShowRepository,
-      id: string,
-    ) {
-      const first = ++reads === 1;
-      const states = await realRead.call(this, id);
-      if (first) {
-        parked = true;
-        await gate;
-      }
-      return states;
-    });
-    try {
-      const on = new Api(sharing.app);
-      const show = await on.seatedShow([['A', 3]]);
-      const row = async () => (await on.seatStates(show.id))['S-A'];
-      const first = row();
-      while (!parked) await sleep(1);
-      // A hold through this process after that read: every later request must show it.
-      await on.held(show.id, { seat_ids: ['S-A-1'] });
-      const later = Promise.all([row(), row(), row()]);
-      await sleep(50); // the three are waiting, not reading
-      expect(reads).toBe(1);
-      open();
-      expect(await first).toBe('FFF');
-      expect(await later).toEqual(['HFF', 'HFF', 'HFF']);
-      expect(reads).toBe(2);
-    } finally {
-      counted.mockRestore();
-      await sharing.close();
-    }
   });
 });
 

@@ -6,11 +6,13 @@ import { NewShow, SeatMapState, Show } from '../../domain/show.js';
 import type { GrantedHold } from '../../services/show-lanes/show-lanes.js';
 import type { Answer } from '../../services/idempotency.service.js';
 import { sendAnswer } from '../idempotency.js';
+import { sendShared } from '../shared-answer.js';
 import {
   bookBody,
   IdempotencyHeaders,
   IdParams,
   ListShowsQuery,
+  notModified,
   OPTIONAL_BODY,
   problems,
   rateLimited,
@@ -63,7 +65,7 @@ export const showRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
         description: 'Paginated: the next page, if any, is in the Link header (rel="next").',
         tags: ['shows'],
         querystring: ListShowsQuery,
-        response: { 200: Type.Array(Show), ...problems(400, 503) },
+        response: { 200: Type.Array(Show), ...notModified, ...problems(400, 503) },
       },
     },
     async (request, reply) => {
@@ -72,7 +74,7 @@ export const showRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
       if (page.nextCursor) {
         void reply.header('link', `</api/shows?limit=${limit}&cursor=${page.nextCursor}>; rel="next"`);
       }
-      return page.shows;
+      return sendShared(request, reply, page.shows);
     },
   );
 
@@ -83,10 +85,10 @@ export const showRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
         summary: 'Get a show with its available seats',
         tags: ['shows'],
         params: IdParams,
-        response: { 200: Show, ...problems(400, 404, 503) },
+        response: { 200: Show, ...notModified, ...problems(400, 404, 503) },
       },
     },
-    async (request) => shows.get(request.params.id),
+    async (request, reply) => sendShared(request, reply, await shows.get(request.params.id)),
   );
 
   app.get(
@@ -98,10 +100,10 @@ export const showRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
           'From one snapshot. Per row, status has one character per seat (seat 1 first): F free, H held, S sold, B blocked; a hold past its expires_at reads as free. A show with general admission: 409 show_not_seated.',
         tags: ['shows'],
         params: IdParams,
-        response: { 200: SeatMapState, ...problems(400, 404, 409, 503) },
+        response: { 200: SeatMapState, ...notModified, ...problems(400, 404, 409, 503) },
       },
     },
-    async (request) => shows.seats(request.params.id),
+    async (request, reply) => sendShared(request, reply, await shows.seats(request.params.id)),
   );
 
   app.post(

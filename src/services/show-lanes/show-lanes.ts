@@ -7,7 +7,7 @@ import type { BookingRepository } from '../../repositories/booking.repository.js
 import type { DbInstant, ShowRepository } from '../../repositories/show.repository.js';
 import { AppError } from '../../errors.js';
 import type { IdempotencyService, Recorder } from '../idempotency.service.js';
-import type { LocalWrites } from '../local-writes.service.js';
+import type { ShowVersions } from '../show-versions.service.js';
 import type { SeatPlans } from '../seat-plans.service.js';
 import { GeneralAdmissionHolds } from './general-admission-holds.js';
 import { HoldBatches } from './hold-batches.js';
@@ -59,7 +59,7 @@ export interface ShowLanesOptions {
   /** Each show's seating. */
   plans: SeatPlans;
   /** Told of every show a group changed, so that this process's reads of it are never older than its writes. */
-  localWrites: LocalWrites;
+  showVersions: ShowVersions;
   metrics?: Metrics | undefined;
   logger: Logger;
   clock?: Clock;
@@ -155,7 +155,7 @@ export class ShowLanes {
       }
       return;
     } finally {
-      this.options.localWrites.wrote(showId);
+      this.options.showVersions.changed(showId);
       this.options.metrics?.groupDecided(kind, group.length, (performance.now() - started) / 1000);
     }
     for (const request of group) this.answer(request);
