@@ -46,6 +46,7 @@ import { freshDatabase } from './lib/database.js';
 import { checkIntegrity, integrityLines, integrityOk, type Integrity } from './lib/integrity.js';
 import { log } from './lib/log.js';
 import { baselineLines, runBaselines, type Baselines } from './lib/pgbench.js';
+import { bareLines, cpuLines, runBareBaseline, type BareBaseline } from './lib/bare-baseline.js';
 import { RssSampler } from './lib/proc.js';
 import { printProfile } from './lib/profile.js';
 import { deleteQueue } from './lib/queue.js';
@@ -106,6 +107,7 @@ rss.watch('API', service.pid);
 const outcomes: ScenarioOutcome[] = [];
 let integrity: Integrity;
 let baselines: Baselines | undefined;
+let bare: BareBaseline | undefined;
 try {
   for (const scenario of scenarios) {
     log(`\n== ${scenario.name}: ${scenario.setsUp}`);
@@ -113,7 +115,10 @@ try {
     outcomes.push(await scenario.run({ seconds, service, env, db, rss, earlier }));
   }
   integrity = await checkIntegrity(db, args.url ? undefined : { redisUrl: env.redisUrl, prefix: env.queuePrefix });
-  if (args.baseline) baselines = await runBaselines(db, env.databaseUrl, seconds);
+  if (args.baseline) {
+    baselines = await runBaselines(db, env.databaseUrl, seconds);
+    bare = await runBareBaseline(seconds);
+  }
 } finally {
   rss.stop();
   await service.stop(); // the CPU profile is written as the process exits
@@ -129,6 +134,8 @@ const peakRss = rss.peak('API');
 const wavePeak = rss.peak('wave API');
 const lines = [
   ...(baselines ? baselineLines(baselines, rows) : []),
+  ...(bare ? bareLines(bare, rows) : []),
+  ...cpuLines(rows),
   ...goals.map(goalLine),
   ...outcomes.flatMap((o) => o.lines ?? []),
   groupSourceLine(rows),
@@ -151,6 +158,7 @@ writeResults(args.out, text, {
   rows,
   goals,
   baselines,
+  bare,
   integrity,
   peakRssMb: peakRss,
   wavePeakRssMb: wavePeak,

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { log, sleep } from './log.js';
@@ -133,4 +134,26 @@ export async function startWorker(env: ServiceEnv): Promise<Service> {
 /** A service the bench did not start (--url). */
 export function externalService(url: string): Service {
   return { url: url.replace(/\/$/, ''), pid: undefined, stop: async () => {} };
+}
+
+/** Starts bench/lib/bare-fastify.ts (Fastify and nothing else) on a free port and waits until it listens. */
+export async function startBareFastify(): Promise<Service> {
+  const port = await freePort();
+  const script = fileURLToPath(new URL('bare-fastify.ts', import.meta.url));
+  const child = ownChild(
+    spawn(process.execPath, ['--import', 'tsx', script, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
+  const listening = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 30_000);
+    child.once('exit', () => resolve(false));
+    child.stdout!.setEncoding('utf8').once('data', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+  if (!listening) {
+    child.kill('SIGKILL');
+    throw new Error('bare Fastify did not start');
+  }
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid, stop: () => stopChild(child) };
 }
