@@ -100,13 +100,7 @@ export function createServices({
   // Idle until a read wants it: the worker, the CLIs and the tests that never read pay nothing.
   const followShowChanges =
     config.SHOW_CACHE_MAX_AGE_MS > 0
-      ? new ShowChangeFollower(
-          new OutboxRepository(pool),
-          showVersions,
-          logger,
-          config.SHOW_CHANGES_POLL_MS,
-          config.SHOW_CACHE_MAX_AGE_MS,
-        )
+      ? new ShowChangeFollower(new OutboxRepository(pool), showVersions, logger, config.SHOW_CHANGES_POLL_MS)
       : null;
   const webhookDelivery = new WebhookDeliveryService(webhookRepository, config, logger, metrics);
   return {

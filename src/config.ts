@@ -110,6 +110,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, dotenvPath = '.
   if (config.HOLD_MAX_LIFETIME_SECONDS !== undefined && config.HOLD_MAX_LIFETIME_SECONDS < config.HOLD_TTL_SECONDS) {
     throw new ConfigError('Invalid configuration: HOLD_MAX_LIFETIME_SECONDS must be at least HOLD_TTL_SECONDS');
   }
+  if (config.SHOW_CACHE_MAX_AGE_MS > 0 && config.SHOW_CHANGES_POLL_MS >= config.SHOW_CACHE_MAX_AGE_MS) {
+    throw new ConfigError(
+      'Invalid configuration: SHOW_CHANGES_POLL_MS must be less than SHOW_CACHE_MAX_AGE_MS (or SHOW_CACHE_MAX_AGE_MS=0)',
+    );
+  }
   if (config.NODE_ENV === 'production' && config.ADMIN_API_KEY === undefined) {
     throw new ConfigError('Invalid configuration: ADMIN_API_KEY is required when NODE_ENV=production');
   }

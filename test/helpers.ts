@@ -48,7 +48,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
       DATABASE_URL: 'postgres://unused',
       // Load from one address would trip the limiter; test/api/hardening.test.ts turns it on.
       RATE_LIMIT_MAX: '0',
-      // Tests read a seat map right after changing it; test/api/seating.test.ts turns sharing on.
+      // Tests change rows behind the API's back (time moved); test/api/shared-reads.test.ts turns sharing on.
       SHOW_CACHE_MAX_AGE_MS: '0',
       // The API alone, whether or not dist/web was built here; test/api/web.test.ts serves a build.
       WEB_DIR: '/nonexistent/web',

@@ -71,7 +71,6 @@ export const Health = Type.Object({
   checks: Type.Optional(Type.Record(Type.String(), Type.String())),
 });
 
-/** Error responses of the listed statuses, each documented (and serialized) as application/problem+json. */
 /**
  * The reads answered from memory (src/http/shared-answer.ts): a strong ETag on every 200, and 304
  * with no body when If-None-Match names it.
@@ -80,6 +79,7 @@ export const notModified = {
   304: Type.Null({ description: 'Not modified: If-None-Match names the ETag the answer would have' }),
 };
 
+/** Error responses of the listed statuses, each documented (and serialized) as application/problem+json. */
 export function problems<S extends number>(
   ...statuses: S[]
 ): { [K in S]: { content: { 'application/problem+json': { schema: typeof Problem } } } } {

@@ -40,8 +40,9 @@ export async function sendShared(request: FastifyRequest, reply: FastifyReply, v
   const encoding = large ? acceptedEncoding(request.headers['accept-encoding']) : undefined;
   const etag = encoding ? `"${answer.tag}-${encoding}"` : `"${answer.tag}"`;
   void reply.header('etag', etag).header('cache-control', 'no-cache');
-  if (large) void reply.header('vary', 'accept-encoding');
-  if (notModified(request.headers['if-none-match'], answer.tag)) return reply.code(304).send();
+  // Beside what is already there (CORS's Vary: Origin): the answer differs by both.
+  if (large) void reply.header('vary', joinVary(reply.getHeader('vary'), 'accept-encoding'));
+  if (notModified(request.headers['if-none-match'], etag)) return reply.code(304).send();
   void reply.type('application/json; charset=utf-8');
   if (!encoding) return reply.send(answer.body);
   const encoded = (answer.encoded[encoding] ??= compress(answer.body, encoding));
@@ -82,13 +83,20 @@ function parseAcceptEncoding(header: string): Encoding | undefined {
 }
 
 /**
- * Whether If-None-Match names this body (RFC 9110: weak comparison, `*` matches): any of its
- * tags, whichever content coding it was sent in, since they carry the same data.
+ * Whether If-None-Match names the representation about to be sent (RFC 9110: weak comparison,
+ * `*` matches). Only its own tag: a cache that stored another coding's variant is answered in full,
+ * so that it never updates a stored variant with the headers of another.
  */
-function notModified(header: string | undefined, tag: string): boolean {
+function notModified(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   return header.split(',').some((given) => {
     const value = given.trim().replace(/^W\//, '');
-    return value === '*' || value === `"${tag}"` || value === `"${tag}-br"` || value === `"${tag}-gzip"`;
+    return value === '*' || value === etag;
   });
+}
+
+function joinVary(existing: unknown, name: string): string {
+  const given = Array.isArray(existing) ? existing.join(', ') : typeof existing === 'string' ? existing : '';
+  if (given === '') return name;
+  return given.split(',').some((part) => part.trim().toLowerCase() === name) ? given : `${given}, ${name}`;
 }

@@ -325,8 +325,7 @@ export class ShowRepository {
     return rows[0] ?? null;
   }
 
-  /** A page in (start_time, id) order, starting after the cursor. */
-  /** A page of shows by start time, and how long it reads the same if nothing changes. */
+  /** A page in (start_time, id) order, starting after the cursor, and how long it reads the same if nothing changes. */
   async list(limit: number, after: ShowPageCursor | null): Promise<FreshRead<Show[]>> {
     const { rows } = after
       ? await this.pool.query<ShowRow>({

@@ -13,7 +13,7 @@ export interface SharedReadsOptions<K, T> {
   canShare: () => boolean;
   /** Longest a value is served without a change read: the bound for a change this process missed. */
   maxAgeMs: number;
-  /** Most keys kept; the least recently read are let go. */
+  /** Most keys kept; beyond, the key whose read began longest ago is let go. */
   maxKeys: number;
   /** A monotonic clock in ms (tests give their own). */
   now?: () => number;
@@ -61,11 +61,6 @@ export class SharedReads<K, T> {
       return entry.next;
     }
     return this.start(key);
-  }
-
-  /** Lets go of every value (this process may have missed changes). */
-  clear(): void {
-    this.entries.clear();
   }
 
   private start(key: K): Promise<T> {

@@ -11,13 +11,12 @@ const PAGE = 10_000;
  * which shows the outbox recorded changes of since its cursor, and moves their ShowVersions.
  *
  * It starts on the first read that wants it and reads one row per read of the outbox. Until its
- * first read, and whenever it has not read the outbox for maxLagMs (the database is away), it is
- * not current: answers are then read from the database every time.
+ * first read has set its cursor, answers are read from the database every time. What it may miss
+ * or read late (the database away, the outbox's horizon held back by a long transaction) is bounded
+ * by SharedReads' maxAgeMs, not here.
  */
 export class ShowChangeFollower {
   private cursor: OutboxPosition | null = null;
-  /** performance.now() when the last successful read of the outbox began. */
-  private readAt = -Infinity;
   private started = false;
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
@@ -27,13 +26,12 @@ export class ShowChangeFollower {
     private readonly versions: ShowVersions,
     private readonly logger: Logger,
     private readonly intervalMs: number,
-    private readonly maxLagMs: number,
   ) {}
 
-  /** Whether every change committed more than maxLagMs ago has been read (starts following if not yet). */
+  /** Whether answers read from now on can be shared: the cursor is set (starts following if not yet). */
   current(): boolean {
     if (!this.started) this.start();
-    return this.cursor !== null && performance.now() - this.readAt < this.maxLagMs;
+    return this.cursor !== null;
   }
 
   close(): void {
@@ -58,7 +56,6 @@ export class ShowChangeFollower {
         for (const showId of showIds) this.versions.changed(showId);
         this.cursor = next;
       }
-      this.readAt = began;
     } catch (error) {
       this.logger.warn({ err: error }, 'cached reads: reading the outbox failed');
     }

@@ -26,6 +26,11 @@ export class ShowVersions {
     }
   }
 
+  /** A change to some show not known (a new show whose id was not read back): every list of shows. */
+  changedSomeShow(): void {
+    this.sequence++;
+  }
+
   /** The number of the show's last change (or a number at least as high). */
   version(showId: string): number {
     return this.last.get(showId) ?? this.forgotten;

@@ -65,7 +65,7 @@ export interface BookingPage {
 /** Most shows, seat maps and pages of shows each process keeps answers of. */
 const MAX_SHARED_SHOWS = 10_000;
 const MAX_SHARED_SEAT_MAPS = 64;
-const MAX_SHARED_PAGES = 256;
+const MAX_SHARED_PAGES = 32;
 
 /** Whether reads may be shared now (ShowChangeFollower.current), and for at most how long. */
 export interface ShowReadSharing {
@@ -221,16 +221,20 @@ export class ShowService {
 
   /** With a recorder, the show and the answer to its Idempotency-Key commit together. */
   async create(show: NewShow, recorder?: Recorder<Show>): Promise<Show> {
-    const created = recorder
-      ? await withTransaction(this.pool, async (client) => {
-          const inserted = await this.insert(show, client);
-          await this.idempotency.recordWithin(client, recorder, inserted);
-          return inserted;
-        })
-      : await this.insert(show);
-    if (recorder) recorder.claim.recorded = true; // committed with the show
-    this.showVersions.changed(created.id); // a new show on the pages of shows
-    return created;
+    try {
+      const created = recorder
+        ? await withTransaction(this.pool, async (client) => {
+            const inserted = await this.insert(show, client);
+            await this.idempotency.recordWithin(client, recorder, inserted);
+            return inserted;
+          })
+        : await this.insert(show);
+      if (recorder) recorder.claim.recorded = true; // committed with the show
+      return created;
+    } finally {
+      // A new show on the pages of shows (even when reading it back failed after it committed).
+      this.showVersions.changedSomeShow();
+    }
   }
 
   private async insert(show: NewShow, client?: PoolClient): Promise<Show> {

@@ -36,6 +36,14 @@ describe('loadConfig', () => {
       /HOLD_MAX_LIFETIME_SECONDS must be at least HOLD_TTL_SECONDS/,
     );
   });
+  it('refuses to poll for show changes as seldom as a cached read may live', () => {
+    expect(() => loadConfig({ SHOW_CACHE_MAX_AGE_MS: '1000', SHOW_CHANGES_POLL_MS: '1000' }, noDotenv)).toThrow(
+      /SHOW_CHANGES_POLL_MS must be less than SHOW_CACHE_MAX_AGE_MS/,
+    );
+    expect(
+      loadConfig({ SHOW_CACHE_MAX_AGE_MS: '0', SHOW_CHANGES_POLL_MS: '5000' }, noDotenv).SHOW_CACHE_MAX_AGE_MS,
+    ).toBe(0);
+  });
   it('requires an admin key in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' }, noDotenv)).toThrow(/ADMIN_API_KEY/);
   });
