@@ -78,8 +78,8 @@ export function createServices({
     maxGroupSize: config.HOLD_GROUP_MAX,
     maxWaiting: config.HOLD_QUEUE_MAX,
     maxWaitMs: config.REQUEST_TIMEOUT_MS,
-    // Half the pool: the rest stays free for reads, confirms and the sweep.
-    maxStatements: Math.max(1, Math.floor(config.DB_POOL_SIZE / 2)),
+    // Never more than half the pool: the rest stays free for reads, confirms and the sweep.
+    maxStatements: Math.max(1, Math.min(config.HOLD_STATEMENTS_MAX, Math.floor(config.DB_POOL_SIZE / 2))),
     onGroupCommitted: onHoldGroupCommitted ?? (() => {}),
     plans,
     showVersions,

@@ -42,6 +42,9 @@ const ConfigSchema = Type.Object({
   SWEEP_INTERVAL_SECONDS: Type.Integer({ default: 5, minimum: 1, maximum: 3600 }),
   // Upper bound on how many waiting holds for one show share one transaction.
   HOLD_GROUP_MAX: Type.Integer({ default: 256, minimum: 1, maximum: 10000 }),
+  // Hold statements in flight at once per API process (at most half of DB_POOL_SIZE); the groups of
+  // other shows that become ready meanwhile share the next one (one commit for all of them).
+  HOLD_STATEMENTS_MAX: Type.Integer({ default: 2, minimum: 1, maximum: 100 }),
   // Requests waiting per show in one API process; beyond it 503 with Retry-After, at once.
   HOLD_QUEUE_MAX: Type.Integer({ default: 10000, minimum: 1, maximum: 1000000 }),
   // GET /api/shows, /api/shows/:id and /seats are answered from memory until their show changes, at most
