@@ -32,43 +32,49 @@ async function otherProcess(ctx: TestContext): Promise<{ app: FastifyInstance; a
   };
 }
 
-describe('reads served from memory, with changes read from the outbox only every 50 s', () => {
-  let ctx: TestContext;
-  let api: Api;
+/** An app reading with these settings, following the outbox before its describe's first test. */
+function cachingApp(settings: Record<string, string>): { ctx: TestContext; api: Api } {
+  const app = {} as { ctx: TestContext; api: Api };
   beforeAll(async () => {
-    ctx = await startTestApp({ SHOW_CACHE_MAX_AGE_MS: '60000', SHOW_CHANGES_POLL_MS: '50000' });
-    api = new Api(ctx.app);
-    await following(ctx.services);
+    app.ctx = await startTestApp(settings);
+    app.api = new Api(app.ctx.app);
+    await following(app.ctx.services);
   });
-  afterAll(() => ctx.close());
+  afterAll(() => app.ctx.close());
+  return app;
+}
+
+describe('reads served from memory, with changes read from the outbox only every 50 s', () => {
+  const app = cachingApp({ SHOW_CACHE_MAX_AGE_MS: '60000', SHOW_CHANGES_POLL_MS: '50000' });
 
   it("share one read until the show changes, but never one older than the process's own change", async () => {
-    const other = await otherProcess(ctx);
+    const other = await otherProcess(app.ctx);
     try {
-      const show = await api.seatedShow([['A', 3]]);
-      const row = async () => (await api.seatStates(show.id))['S-A'];
+      const show = await app.api.seatedShow([['A', 3]]);
+      const row = async () => (await app.api.seatStates(show.id))['S-A'];
       expect(await row()).toBe('FFF');
-      expect(await api.available(show.id)).toBe(3);
+      expect(await app.api.available(show.id)).toBe(3);
       await other.api.held(show.id, { seat_ids: ['S-A-1'] });
       // This process has not read the outbox since (nor will it for 50 s): both reads are the ones from before.
       expect(await row()).toBe('FFF');
-      expect(await api.available(show.id)).toBe(3);
+      expect(await app.api.available(show.id)).toBe(3);
       // A hold through this process: its next reads show it (and what they had missed).
-      await api.held(show.id, { seat_ids: ['S-A-3'] });
+      await app.api.held(show.id, { seat_ids: ['S-A-3'] });
       expect(await row()).toBe('HFH');
-      expect(await api.available(show.id)).toBe(1);
+      expect(await app.api.available(show.id)).toBe(1);
     } finally {
       await other.close();
     }
   });
 
   it('a page of shows is read again after any change this process makes to any show, a new show included', async () => {
-    const first = await api.show({ total_seats: 5 });
-    const page = async () => (await api.get<{ id: string; available_seats: number }[]>('/api/shows?limit=100')).json();
+    const first = await app.api.show({ total_seats: 5 });
+    const page = async () =>
+      (await app.api.get<{ id: string; available_seats: number }[]>('/api/shows?limit=100')).json();
     expect((await page()).find((show) => show.id === first.id)?.available_seats).toBe(5);
-    await api.held(first.id, { seats: 2 });
+    await app.api.held(first.id, { seats: 2 });
     expect((await page()).find((show) => show.id === first.id)?.available_seats).toBe(3);
-    const second = await api.show({ total_seats: 7 });
+    const second = await app.api.show({ total_seats: 7 });
     expect((await page()).map((show) => show.id)).toContain(second.id);
   });
 
@@ -93,12 +99,12 @@ describe('reads served from memory, with changes read from the outbox only every
       return states;
     });
     try {
-      const show = await api.seatedShow([['A', 3]]);
-      const row = async () => (await api.seatStates(show.id))['S-A'];
+      const show = await app.api.seatedShow([['A', 3]]);
+      const row = async () => (await app.api.seatStates(show.id))['S-A'];
       const first = row();
       while (!parked) await sleep(1);
       // A hold through this process after that read: every later request must show it.
-      await api.held(show.id, { seat_ids: ['S-A-1'] });
+      await app.api.held(show.id, { seat_ids: ['S-A-1'] });
       const later = Promise.all([row(), row(), row()]);
       await sleep(50); // the three are waiting, not reading
       expect(reads).toBe(1);
@@ -115,12 +121,12 @@ describe('reads served from memory, with changes read from the outbox only every
   });
 
   it('every change this process makes shows in its next reads: holds, confirms, cancels, extends, PATCH, blocks, releases, comps', async () => {
-    const show = await api.seatedShow([['A', 6]]);
+    const show = await app.api.seatedShow([['A', 6]]);
     const reads = async () => {
       const [one, map, page] = await Promise.all([
-        api.showNow(show.id),
-        api.seatStates(show.id),
-        api.get<{ id: string; title: string; available_seats: number }[]>('/api/shows?limit=100'),
+        app.api.showNow(show.id),
+        app.api.seatStates(show.id),
+        app.api.get<{ id: string; title: string; available_seats: number }[]>('/api/shows?limit=100'),
       ]);
       const listed = page.json().find((listedShow) => listedShow.id === show.id)!;
       return {
@@ -131,32 +137,32 @@ describe('reads served from memory, with changes read from the outbox only every
       };
     };
     expect(await reads()).toEqual({ title: 'Seated', available: 6, row: 'FFFFFF', listed: ['Seated', 6] });
-    const first = await api.held(show.id, { seat_ids: ['S-A-1'] });
+    const first = await app.api.held(show.id, { seat_ids: ['S-A-1'] });
     expect(await reads()).toMatchObject({ available: 5, row: 'HFFFFF', listed: ['Seated', 5] });
-    await api.confirmed(first);
+    await app.api.confirmed(first);
     expect(await reads()).toMatchObject({ available: 5, row: 'SFFFFF' });
-    const second = await api.held(show.id, { seat_ids: ['S-A-2'] });
+    const second = await app.api.held(show.id, { seat_ids: ['S-A-2'] });
     expect((await reads()).row).toBe('SHFFFF');
-    expect((await api.extend(second)).statusCode).toBe(200);
-    expect((await api.cancel(second)).statusCode).toBe(200);
+    expect((await app.api.extend(second)).statusCode).toBe(200);
+    expect((await app.api.cancel(second)).statusCode).toBe(200);
     expect(await reads()).toMatchObject({ available: 5, row: 'SFFFFF' });
-    const block = await api.blocked(show.id, { seat_ids: ['S-A-5', 'S-A-6'] });
+    const block = await app.api.blocked(show.id, { seat_ids: ['S-A-5', 'S-A-6'] });
     expect(await reads()).toMatchObject({ available: 3, row: 'SFFFBB', listed: ['Seated', 3] });
-    expect((await api.comp(show.id, { seat_ids: ['S-A-5'] })).statusCode).toBe(201);
+    expect((await app.api.comp(show.id, { seat_ids: ['S-A-5'] })).statusCode).toBe(201);
     expect((await reads()).row).toBe('SFFFSB');
-    expect((await api.release(show.id, block.id)).statusCode).toBe(204);
+    expect((await app.api.release(show.id, block.id)).statusCode).toBe(204);
     expect(await reads()).toMatchObject({ available: 4, row: 'SFFFSF' });
-    expect((await api.patchShow(show.id, { title: 'Renamed' })).statusCode).toBe(200);
+    expect((await app.api.patchShow(show.id, { title: 'Renamed' })).statusCode).toBe(200);
     expect(await reads()).toMatchObject({ title: 'Renamed', listed: ['Renamed', 4] });
   });
 
   it('ETag and 304; large answers compressed as the client accepts, the same data in every coding', async () => {
-    const show = await api.seatedShow([
+    const show = await app.api.seatedShow([
       ['A', 500],
       ['B', 500],
     ]);
     const url = `/api/shows/${show.id}/seats`;
-    const plain = await ctx.app.inject({ method: 'GET', url });
+    const plain = await app.ctx.app.inject({ method: 'GET', url });
     expect(plain.statusCode).toBe(200);
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect(plain.headers['content-type']).toBe('application/json; charset=utf-8');
@@ -168,12 +174,12 @@ describe('reads served from memory, with changes read from the outbox only every
       'F'.repeat(500),
     );
 
-    const br = await ctx.app.inject({ method: 'GET', url, headers: { 'accept-encoding': 'gzip, deflate, br' } });
+    const br = await app.ctx.app.inject({ method: 'GET', url, headers: { 'accept-encoding': 'gzip, deflate, br' } });
     expect(br.headers['content-encoding']).toBe('br');
     expect(br.headers.etag).toBe(etag.replace(/"$/, '-br"'));
     expect(brotliDecompressSync(br.rawPayload).toString()).toBe(plain.body);
     expect(br.rawPayload.length).toBeLessThan(plain.body.length / 5);
-    const gzip = await ctx.app.inject({ method: 'GET', url, headers: { 'accept-encoding': 'gzip, br;q=0' } });
+    const gzip = await app.ctx.app.inject({ method: 'GET', url, headers: { 'accept-encoding': 'gzip, br;q=0' } });
     expect(gzip.headers['content-encoding']).toBe('gzip');
     expect(gunzipSync(gzip.rawPayload).toString()).toBe(plain.body);
 
@@ -184,7 +190,7 @@ describe('reads served from memory, with changes read from the outbox only every
       [`"other", ${br.headers.etag as string}`, 'br'],
       [gzip.headers.etag as string, 'gzip'],
     ] as const) {
-      const again = await ctx.app.inject({
+      const again = await app.ctx.app.inject({
         method: 'GET',
         url,
         headers: { 'if-none-match': given, 'accept-encoding': accept },
@@ -194,11 +200,15 @@ describe('reads served from memory, with changes read from the outbox only every
       expect(again.headers.etag).toBe(accept ? etag.replace(/"$/, `-${accept}"`) : etag);
     }
     // Another coding's tag: the whole answer (a cache must not update the variant it stored with this one).
-    const other = await ctx.app.inject({ method: 'GET', url, headers: { 'if-none-match': br.headers.etag as string } });
+    const other = await app.ctx.app.inject({
+      method: 'GET',
+      url,
+      headers: { 'if-none-match': br.headers.etag as string },
+    });
     expect(other.statusCode).toBe(200);
     expect(other.headers.etag).toBe(etag);
     // A small answer: not compressed, no Vary.
-    const small = await ctx.app.inject({
+    const small = await app.ctx.app.inject({
       method: 'GET',
       url: `/api/shows/${show.id}`,
       headers: { 'accept-encoding': 'br' },
@@ -208,45 +218,38 @@ describe('reads served from memory, with changes read from the outbox only every
     expect(small.headers.etag).toMatch(/^"[\w-]{27}"$/);
 
     // A change: a new tag, and the old one answers 200.
-    await api.held(show.id, { seat_ids: ['S-A-1'] });
-    const changed = await ctx.app.inject({ method: 'GET', url, headers: { 'if-none-match': etag } });
+    await app.api.held(show.id, { seat_ids: ['S-A-1'] });
+    const changed = await app.ctx.app.inject({ method: 'GET', url, headers: { 'if-none-match': etag } });
     expect(changed.statusCode).toBe(200);
     expect(changed.headers.etag).not.toBe(etag);
   });
 
   it('answers problems as before: an unknown show, a show without a map, a bad cursor', async () => {
-    const unknown = await api.get('/api/shows/00000000-0000-4000-8000-000000000000');
+    const unknown = await app.api.get('/api/shows/00000000-0000-4000-8000-000000000000');
     expect(unknown.statusCode).toBe(404);
-    const general = await api.show();
-    expect((await api.seats(general.id)).statusCode).toBe(409);
-    expect((await api.get('/api/shows?cursor=nonsense')).statusCode).toBe(400);
+    const general = await app.api.show();
+    expect((await app.api.seats(general.id)).statusCode).toBe(409);
+    expect((await app.api.get('/api/shows?cursor=nonsense')).statusCode).toBe(400);
   });
 });
 
 describe("another process's changes", () => {
-  let ctx: TestContext;
-  let api: Api;
-  beforeAll(async () => {
-    ctx = await startTestApp({ SHOW_CACHE_MAX_AGE_MS: '20000', SHOW_CHANGES_POLL_MS: '20' });
-    api = new Api(ctx.app);
-    await following(ctx.services);
-  });
-  afterAll(() => ctx.close());
+  const app = cachingApp({ SHOW_CACHE_MAX_AGE_MS: '20000', SHOW_CHANGES_POLL_MS: '20' });
 
   it('are read from the outbox within SHOW_CHANGES_POLL_MS, and read again', async () => {
-    const other = await otherProcess(ctx);
+    const other = await otherProcess(app.ctx);
     try {
-      const show = await api.seatedShow([['A', 3]]);
-      expect(await api.available(show.id)).toBe(3);
+      const show = await app.api.seatedShow([['A', 3]]);
+      expect(await app.api.available(show.id)).toBe(3);
       await other.api.held(show.id, { seat_ids: ['S-A-2'] });
       const seen = Date.now();
       // Within the poll, unless another test file's transaction holds the outbox's horizon back (the
       // cluster's): then within SHOW_CACHE_MAX_AGE_MS at most.
-      while ((await api.available(show.id)) !== 2) {
+      while ((await app.api.available(show.id)) !== 2) {
         expect(Date.now() - seen).toBeLessThan(20_000);
         await sleep(5);
       }
-      expect((await api.seatStates(show.id))['S-A']).toBe('FHF');
+      expect((await app.api.seatStates(show.id))['S-A']).toBe('FHF');
     } finally {
       await other.close();
     }
@@ -254,40 +257,26 @@ describe("another process's changes", () => {
 });
 
 describe('a hold lapsing', () => {
-  let ctx: TestContext;
-  let api: Api;
-  beforeAll(async () => {
-    ctx = await startTestApp({ SHOW_CACHE_MAX_AGE_MS: '60000', SHOW_CHANGES_POLL_MS: '50000', HOLD_TTL_SECONDS: '3' });
-    api = new Api(ctx.app);
-    await following(ctx.services);
-  });
-  afterAll(() => ctx.close());
+  const app = cachingApp({ SHOW_CACHE_MAX_AGE_MS: '60000', SHOW_CHANGES_POLL_MS: '50000', HOLD_TTL_SECONDS: '3' });
 
   it('frees its seats in the next read, with no change to tell of it', async () => {
-    const show = await api.seatedShow([['A', 3]]);
-    const hold = await api.held(show.id, { seat_ids: ['S-A-1'] });
-    expect((await api.seatStates(show.id))['S-A']).toBe('HFF');
-    expect(await api.available(show.id)).toBe(2);
+    const show = await app.api.seatedShow([['A', 3]]);
+    const hold = await app.api.held(show.id, { seat_ids: ['S-A-1'] });
+    expect((await app.api.seatStates(show.id))['S-A']).toBe('HFF');
+    expect(await app.api.available(show.id)).toBe(2);
     // No expiry job runs here (no Redis, no sweep): only the deadline passes.
     await sleep(Math.max(0, Date.parse(hold.expires_at) - Date.now()) + 20);
-    expect((await api.seatStates(show.id))['S-A']).toBe('FFF');
-    expect(await api.available(show.id)).toBe(3);
+    expect((await app.api.seatStates(show.id))['S-A']).toBe('FFF');
+    expect(await app.api.available(show.id)).toBe(3);
   });
 });
 
 describe('with CORS', () => {
-  let ctx: TestContext;
-  let api: Api;
-  beforeAll(async () => {
-    ctx = await startTestApp({ SHOW_CACHE_MAX_AGE_MS: '60000', CORS_ORIGINS: 'https://shop.example' });
-    api = new Api(ctx.app);
-    await following(ctx.services);
-  });
-  afterAll(() => ctx.close());
+  const app = cachingApp({ SHOW_CACHE_MAX_AGE_MS: '60000', CORS_ORIGINS: 'https://shop.example' });
 
   it("a large answer varies by Origin and Accept-Encoding both: a cache never gives one origin's answer to another", async () => {
-    const show = await api.seatedShow([['A', 1000]]);
-    const answer = await ctx.app.inject({
+    const show = await app.api.seatedShow([['A', 1000]]);
+    const answer = await app.ctx.app.inject({
       method: 'GET',
       url: `/api/shows/${show.id}/seats`,
       headers: { origin: 'https://shop.example', 'accept-encoding': 'br' },
