@@ -221,8 +221,9 @@ export class ShowService {
 
   /** With a recorder, the show and the answer to its Idempotency-Key commit together. */
   async create(show: NewShow, recorder?: Recorder<Show>): Promise<Show> {
+    let created: Show | undefined;
     try {
-      const created = recorder
+      created = recorder
         ? await withTransaction(this.pool, async (client) => {
             const inserted = await this.insert(show, client);
             await this.idempotency.recordWithin(client, recorder, inserted);
@@ -232,8 +233,10 @@ export class ShowService {
       if (recorder) recorder.claim.recorded = true; // committed with the show
       return created;
     } finally {
-      // A new show on the pages of shows (even when reading it back failed after it committed).
-      this.showVersions.changedSomeShow();
+      // A new show on the pages of shows, and its own reads; some show, when reading it back
+      // failed after it may have committed.
+      if (created) this.showVersions.changed(created.id);
+      else this.showVersions.changedSomeShow();
     }
   }
 
