@@ -45,7 +45,12 @@ export async function sendShared(request: FastifyRequest, reply: FastifyReply, v
   if (notModified(request.headers['if-none-match'], etag)) return reply.code(304).send();
   void reply.type('application/json; charset=utf-8');
   if (!encoding) return reply.send(answer.body);
-  const encoded = (answer.encoded[encoding] ??= compress(answer.body, encoding));
+  const { encoded: codings, body } = answer;
+  // A failed compression is not kept: the next request tries again.
+  const encoded = (codings[encoding] ??= compress(body, encoding).catch((error: unknown) => {
+    delete codings[encoding];
+    throw error;
+  }));
   return reply.header('content-encoding', encoding).send(await encoded);
 }
 
