@@ -10,3 +10,10 @@ export const Uuid = Type.String({ format: 'uuid', pattern: UUID_PATTERN, descrip
 // pg hands timestamps over as Date; the serializer writes them as ISO 8601 strings.
 export const DateTime = (description?: string) =>
   Type.Unsafe<Date>({ type: 'string', format: 'date-time', ...(description ? { description } : {}) });
+
+/** A value read from the database, and how long it stays true if nothing changes (a hold lapsing). */
+export interface FreshRead<T> {
+  value: T;
+  /** Milliseconds from the read's snapshot until its value would differ with no change (Infinity: never). */
+  freshForMs: number;
+}

@@ -1,6 +1,6 @@
-import type { FreshRead } from '../services/shared-reads.js';
 import { withTransaction, type Pool, type PoolClient } from '../adapters/postgres/pool.js';
 import type { SeatMap, SeatPlan } from '../domain/seat-map.js';
+import type { FreshRead } from '../domain/common.js';
 import type { LateConfirmPolicy, NewShow, Show, ShowChanges, ShowSummary } from '../domain/show.js';
 
 /** The fields PATCH changes on the row itself (seats and maps move by their own rules). */

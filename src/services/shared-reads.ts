@@ -1,9 +1,4 @@
-/** A value read from the database, and how long it stays true if nothing changes (a hold lapsing). */
-export interface FreshRead<T> {
-  value: T;
-  /** Milliseconds from the read's snapshot until its value would differ with no change (Infinity: never). */
-  freshForMs: number;
-}
+import type { FreshRead } from '../domain/common.js';
 
 export interface SharedReadsOptions<K, T> {
   read: (key: K) => Promise<FreshRead<T>>;

@@ -1,5 +1,5 @@
 import { withTransaction, type Pool, type PoolClient } from '../adapters/postgres/pool.js';
-import { UUID_PATTERN } from '../domain/common.js';
+import { UUID_PATTERN, type FreshRead } from '../domain/common.js';
 import { AppError } from '../errors.js';
 import { SeatPlan } from '../domain/seat-map.js';
 import type { NewShow, SeatMapState, Show, ShowChanges, ShowSummary } from '../domain/show.js';
@@ -9,7 +9,7 @@ import type { SeatPlans } from './seat-plans.service.js';
 import type { ShowPageCursor, ShowRepository } from '../repositories/show.repository.js';
 import type { IdempotencyService, Recorder } from './idempotency.service.js';
 import type { ShowVersions } from './show-versions.service.js';
-import { SharedReads, type FreshRead } from './shared-reads.js';
+import { SharedReads } from './shared-reads.js';
 
 export interface ShowPage {
   shows: Show[];

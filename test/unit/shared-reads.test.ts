@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { acceptedEncoding } from '../../src/http/shared-answer.js';
-import { SharedReads, type FreshRead } from '../../src/services/shared-reads.js';
+import type { FreshRead } from '../../src/domain/common.js';
+import { SharedReads } from '../../src/services/shared-reads.js';
 
 // Reads shared between requests until their key changes, a value lapses or its age runs out: on a
 // fake clock, with reads the test settles by hand.
