@@ -105,6 +105,8 @@ const rss = new RssSampler();
 rss.watch('API', service.pid);
 
 const outcomes: ScenarioOutcome[] = [];
+/** The API's peak RSS (MB) during each scenario: which one grows it. */
+const rssByScenario: Record<string, number> = {};
 let integrity: Integrity;
 let baselines: Baselines | undefined;
 let bare: BareBaseline | undefined;
@@ -112,7 +114,10 @@ try {
   for (const scenario of scenarios) {
     log(`\n== ${scenario.name}: ${scenario.setsUp}`);
     const earlier = outcomes.flatMap((o) => o.rows);
+    rss.startPeriod();
     outcomes.push(await scenario.run({ seconds, service, env, db, rss, earlier }));
+    const peak = rss.periodPeak('API');
+    if (peak !== undefined) rssByScenario[scenario.name] = Math.round(peak);
   }
   integrity = await checkIntegrity(db, args.url ? undefined : { redisUrl: env.redisUrl, prefix: env.queuePrefix });
   if (args.baseline) {
@@ -140,6 +145,13 @@ const lines = [
   ...outcomes.flatMap((o) => o.lines ?? []),
   groupSourceLine(rows),
   ...integrityLines(integrity),
+  ...(Object.keys(rssByScenario).length > 0
+    ? [
+        `API peak RSS by scenario, in the order run: ${Object.entries(rssByScenario)
+          .map(([name, mb]) => `${name} ${mb} MB`)
+          .join(', ')}`,
+      ]
+    : []),
   peakRss === undefined
     ? 'API peak RSS: n/a (--url)'
     : goalLine(
@@ -161,6 +173,7 @@ writeResults(args.out, text, {
   bare,
   integrity,
   peakRssMb: peakRss,
+  rssByScenarioMb: rssByScenario,
   wavePeakRssMb: wavePeak,
   scenarios: Object.fromEntries(scenarios.map((s, i) => [s.name, outcomes[i]?.data ?? {}])),
   machine: machineLine(),

@@ -35,6 +35,8 @@ export function cpuMeter(pid: number | undefined): () => number | undefined {
 /** Peak RSS of each watched process, sampled every 250 ms until stop(). */
 export class RssSampler {
   private readonly peaks = new Map<string, number>();
+  /** Peaks since the last startPeriod (each scenario's own). */
+  private readonly periodPeaks = new Map<string, number>();
   private readonly pids = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
 
@@ -58,6 +60,17 @@ export class RssSampler {
     return this.peaks.get(label);
   }
 
+  /** Starts a new period: periodPeak tells the peak since. */
+  startPeriod(): void {
+    this.periodPeaks.clear();
+    this.sample();
+  }
+
+  periodPeak(label: string): number | undefined {
+    this.sample();
+    return this.periodPeaks.get(label);
+  }
+
   stop(): void {
     this.sample();
     clearInterval(this.timer);
@@ -66,7 +79,9 @@ export class RssSampler {
   private sample(): void {
     for (const [label, pid] of this.pids) {
       const rss = rssMbOf(pid);
-      if (rss > 0) this.peaks.set(label, Math.max(this.peaks.get(label) ?? 0, rss));
+      if (rss <= 0) continue;
+      this.peaks.set(label, Math.max(this.peaks.get(label) ?? 0, rss));
+      this.periodPeaks.set(label, Math.max(this.periodPeaks.get(label) ?? 0, rss));
     }
   }
 }
