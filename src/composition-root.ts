@@ -111,6 +111,7 @@ export function createServices({
       idempotency,
       plans,
       showVersions,
+      config.DEFAULT_CURRENCY,
       followShowChanges && { current: () => followShowChanges.current(), maxAgeMs: config.SHOW_CACHE_MAX_AGE_MS },
     ),
     house: new HouseService(

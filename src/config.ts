@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { envSchema } from 'env-schema';
 import { Type, type Static } from 'typebox';
+import { isCurrency } from './domain/ticket-types.js';
 
 /**
  * Every key the service reads from the environment, with its default.
@@ -39,6 +40,8 @@ const ConfigSchema = Type.Object({
   // Unset: 600, or HOLD_TTL_SECONDS if that is longer.
   HOLD_MAX_LIFETIME_SECONDS: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400 })),
   MAX_SEATS_PER_BOOKING: Type.Integer({ default: 10, minimum: 1, maximum: 1000 }),
+  // The currency of a show created without one (ISO 4217).
+  DEFAULT_CURRENCY: Type.String({ default: 'EUR', pattern: '^[A-Z]{3}$' }),
   SWEEP_INTERVAL_SECONDS: Type.Integer({ default: 5, minimum: 1, maximum: 3600 }),
   // Upper bound on how many waiting holds for one show share one transaction.
   HOLD_GROUP_MAX: Type.Integer({ default: 256, minimum: 1, maximum: 10000 }),
@@ -116,6 +119,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, dotenvPath = '.
   if (config.SHOW_CACHE_MAX_AGE_MS > 0 && config.SHOW_CHANGES_POLL_MS >= config.SHOW_CACHE_MAX_AGE_MS) {
     throw new ConfigError(
       'Invalid configuration: SHOW_CHANGES_POLL_MS must be less than SHOW_CACHE_MAX_AGE_MS (or SHOW_CACHE_MAX_AGE_MS=0)',
+    );
+  }
+  if (!isCurrency(config.DEFAULT_CURRENCY)) {
+    throw new ConfigError(
+      `Invalid configuration: DEFAULT_CURRENCY ${config.DEFAULT_CURRENCY} is not an ISO 4217 code in use`,
     );
   }
   if (config.NODE_ENV === 'production' && config.ADMIN_API_KEY === undefined) {

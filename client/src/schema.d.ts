@@ -170,6 +170,24 @@ export interface paths {
                             max_seats_per_customer: number | null;
                             sales_start: string | null;
                             sales_end: string | null;
+                            /** @description ISO 4217: every price of the show is in its minor unit */
+                            currency: string;
+                            /** @description What the show sells, in order; types that need a presale code, and retired ones, are not listed */
+                            ticket_types: {
+                                code: string;
+                                name: string;
+                                /** @description In the show's currency's minor unit */
+                                price: number;
+                                /** @description Seated shows: every category the type is sold in, with its price there */
+                                category_prices?: {
+                                    [key: string]: number;
+                                };
+                                max_per_booking: number | null;
+                                available_from: string | null;
+                                available_until: string | null;
+                                /** @description How many of this type could be held now: the available seats it may be sold in */
+                                available: number;
+                            }[];
                             /** Format: date-time */
                             created_at: string;
                         }[];
@@ -306,6 +324,35 @@ export interface paths {
                                 }[];
                             }[];
                         };
+                        /**
+                         * @description ISO 4217 code (EUR, USD, JPY). Prices are integers in its minor unit (cents for EUR). Absent: DEFAULT_CURRENCY. Fixed once the show exists.
+                         * @example EUR
+                         */
+                        currency?: string;
+                        /** @description The types sold, in the order listed. Absent: one type {"code":"standard","name":"Admission","price":0} */
+                        ticket_types?: {
+                            /**
+                             * @description Lowercase letters, digits, - and _; at most 40 characters; unique on the show
+                             * @example adult
+                             */
+                            code: string;
+                            /** @description Not blank */
+                            name: string;
+                            /** @description In the currency's minor unit */
+                            price: number;
+                            /** @description Seated shows: the price in these categories instead of `price` */
+                            category_prices?: {
+                                [key: string]: number;
+                            } | null;
+                            /** @description Seated shows: sold only in these categories (null or absent: every category) */
+                            categories?: string[] | null;
+                            /** @description Most tickets of this type in one booking */
+                            max_per_booking?: number | null;
+                            available_from?: string | null;
+                            available_until?: string | null;
+                            /** @description Sold only with a presale code that unlocks it; not listed without one */
+                            requires_code?: boolean;
+                        }[];
                     };
                 };
             };
@@ -343,6 +390,24 @@ export interface paths {
                             max_seats_per_customer: number | null;
                             sales_start: string | null;
                             sales_end: string | null;
+                            /** @description ISO 4217: every price of the show is in its minor unit */
+                            currency: string;
+                            /** @description What the show sells, in order; types that need a presale code, and retired ones, are not listed */
+                            ticket_types: {
+                                code: string;
+                                name: string;
+                                /** @description In the show's currency's minor unit */
+                                price: number;
+                                /** @description Seated shows: every category the type is sold in, with its price there */
+                                category_prices?: {
+                                    [key: string]: number;
+                                };
+                                max_per_booking: number | null;
+                                available_from: string | null;
+                                available_until: string | null;
+                                /** @description How many of this type could be held now: the available seats it may be sold in */
+                                available: number;
+                            }[];
                             /** Format: date-time */
                             created_at: string;
                         };
@@ -601,6 +666,24 @@ export interface paths {
                             max_seats_per_customer: number | null;
                             sales_start: string | null;
                             sales_end: string | null;
+                            /** @description ISO 4217: every price of the show is in its minor unit */
+                            currency: string;
+                            /** @description What the show sells, in order; types that need a presale code, and retired ones, are not listed */
+                            ticket_types: {
+                                code: string;
+                                name: string;
+                                /** @description In the show's currency's minor unit */
+                                price: number;
+                                /** @description Seated shows: every category the type is sold in, with its price there */
+                                category_prices?: {
+                                    [key: string]: number;
+                                };
+                                max_per_booking: number | null;
+                                available_from: string | null;
+                                available_until: string | null;
+                                /** @description How many of this type could be held now: the available seats it may be sold in */
+                                available: number;
+                            }[];
                             /** Format: date-time */
                             created_at: string;
                         };
@@ -767,6 +850,35 @@ export interface paths {
                                 }[];
                             }[];
                         };
+                        /** @description Types added (a new code, with name and price) or changed (a known code: only the fields given change; null clears a setting; retired: true stops new holds of it, for good). A new price applies to new holds only. Types not named stay as they are. */
+                        ticket_types?: {
+                            /**
+                             * @description Lowercase letters, digits, - and _; at most 40 characters; unique on the show
+                             * @example adult
+                             */
+                            code: string;
+                            /** @description Not blank */
+                            name?: string;
+                            /** @description In the currency's minor unit */
+                            price?: number;
+                            /** @description Seated shows: the price in these categories instead of `price` */
+                            category_prices?: {
+                                [key: string]: number;
+                            } | null;
+                            /** @description Seated shows: sold only in these categories (null or absent: every category) */
+                            categories?: string[] | null;
+                            /** @description Most tickets of this type in one booking */
+                            max_per_booking?: number | null;
+                            available_from?: string | null;
+                            available_until?: string | null;
+                            /** @description Sold only with a presale code that unlocks it; not listed without one */
+                            requires_code?: boolean;
+                            /**
+                             * @description true: no new holds of this type, for good
+                             * @enum {unknown}
+                             */
+                            retired?: true;
+                        }[];
                     };
                 };
             };
@@ -804,6 +916,24 @@ export interface paths {
                             max_seats_per_customer: number | null;
                             sales_start: string | null;
                             sales_end: string | null;
+                            /** @description ISO 4217: every price of the show is in its minor unit */
+                            currency: string;
+                            /** @description What the show sells, in order; types that need a presale code, and retired ones, are not listed */
+                            ticket_types: {
+                                code: string;
+                                name: string;
+                                /** @description In the show's currency's minor unit */
+                                price: number;
+                                /** @description Seated shows: every category the type is sold in, with its price there */
+                                category_prices?: {
+                                    [key: string]: number;
+                                };
+                                max_per_booking: number | null;
+                                available_from: string | null;
+                                available_until: string | null;
+                                /** @description How many of this type could be held now: the available seats it may be sold in */
+                                available: number;
+                            }[];
                             /** Format: date-time */
                             created_at: string;
                         };
@@ -5971,6 +6101,24 @@ export interface webhooks {
                                 max_seats_per_customer: number | null;
                                 sales_start: string | null;
                                 sales_end: string | null;
+                                /** @description ISO 4217: every price of the show is in its minor unit */
+                                currency: string;
+                                /** @description What the show sells, in order; types that need a presale code, and retired ones, are not listed */
+                                ticket_types: {
+                                    code: string;
+                                    name: string;
+                                    /** @description In the show's currency's minor unit */
+                                    price: number;
+                                    /** @description Seated shows: every category the type is sold in, with its price there */
+                                    category_prices?: {
+                                        [key: string]: number;
+                                    };
+                                    max_per_booking: number | null;
+                                    available_from: string | null;
+                                    available_until: string | null;
+                                    /** @description How many of this type could be held now: the available seats it may be sold in */
+                                    available: number;
+                                }[];
                                 /** Format: date-time */
                                 created_at: string;
                             };

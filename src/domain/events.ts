@@ -3,6 +3,7 @@ import { asBooking, Booking, type BookingStatus } from './booking.js';
 import { bookingEventTypes } from './booking-lifecycle.js';
 import { DateTime, Uuid } from './common.js';
 import { SeatBlock, Show } from './show.js';
+import { listedTicketType, type StoredTicketType } from './ticket-types.js';
 
 /**
  * Every event the outbox records (the triggers of db/functions write them). A booking's events are
@@ -111,9 +112,12 @@ function showFromData(data: JsonRow): Show {
     max_seats_per_customer: (row.max_seats_per_customer ?? null) as number | null,
     sales_start: (row.sales_start ?? null) as Date | null,
     sales_end: (row.sales_end ?? null) as Date | null,
+    currency: row.currency as string,
+    ticket_types: [],
     created_at: row.created_at as Date,
   };
   if (row.available_by_category) show.available_by_category = row.available_by_category as Record<string, number>;
+  show.ticket_types = ((row.ticket_types ?? []) as StoredTicketType[]).map((type) => listedTicketType(type, show));
   return show;
 }
 

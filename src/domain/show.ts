@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { DateTime, Uuid } from './common.js';
 import { MAX_SHOW_SEATS, SeatMapInput } from './seat-map.js';
+import { Currency, CURRENCY_DESCRIPTION, NewTicketTypes, TicketType, TicketTypeChanges } from './ticket-types.js';
 
 // ISO 8601 with a UTC offset ("Z" or "+02:00"): a show time without one is ambiguous.
 const isoWithOffset = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?)?(Z|[+-]\\d{2}:\\d{2})$';
@@ -55,6 +56,11 @@ export const NewShow = Type.Object(
       }),
     ),
     seat_map: Type.Optional(SeatMapInput),
+    currency: Type.Optional({
+      ...Currency,
+      description: `${CURRENCY_DESCRIPTION} Absent: DEFAULT_CURRENCY. Fixed once the show exists.`,
+    }),
+    ticket_types: Type.Optional(NewTicketTypes),
   },
   { additionalProperties: false },
 );
@@ -79,6 +85,11 @@ export const ShowChanges = Type.Object(
       description:
         'Seated shows only: the whole new map. Rows and seats may be added anywhere; a seat that is held, sold or blocked cannot be removed (409 seats_in_use). Seat ids stay what they are.',
     }),
+    ticket_types: Type.Optional({
+      ...TicketTypeChanges,
+      description:
+        'Types added (a new code, with name and price) or changed (a known code: only the fields given change; null clears a setting; retired: true stops new holds of it, for good). A new price applies to new holds only. Types not named stay as they are.',
+    }),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -102,6 +113,10 @@ export const Show = Type.Object({
   max_seats_per_customer: Type.Union([Type.Integer(), Type.Null()]),
   sales_start: Type.Union([DateTime(), Type.Null()]),
   sales_end: Type.Union([DateTime(), Type.Null()]),
+  currency: Type.String({ description: 'ISO 4217: every price of the show is in its minor unit' }),
+  ticket_types: Type.Array(TicketType, {
+    description: 'What the show sells, in order; types that need a presale code, and retired ones, are not listed',
+  }),
   created_at: DateTime(),
 });
 export type Show = Static<typeof Show>;

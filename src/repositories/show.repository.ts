@@ -2,9 +2,35 @@ import { withTransaction, type Pool, type PoolClient } from '../adapters/postgre
 import type { SeatMap, SeatPlan } from '../domain/seat-map.js';
 import type { FreshRead } from '../domain/common.js';
 import type { LateConfirmPolicy, NewShow, Show, ShowChanges, ShowSummary } from '../domain/show.js';
+import { listedTicketType, type StoredTicketType } from '../domain/ticket-types.js';
 
-/** The fields PATCH changes on the row itself (seats and maps move by their own rules). */
-export type ShowFieldChanges = Omit<ShowChanges, 'seat_map'>;
+/** The fields PATCH changes on the row itself (seats, maps and ticket types move by their own rules). */
+export type ShowFieldChanges = Omit<ShowChanges, 'seat_map' | 'ticket_types'>;
+
+// A show's ticket types written from a JSON array (the types in order, every field present), into
+// the show's rows: new codes inserted, known ones changed. `show` is the show's id, `types` that
+// array, `from` another source of rows the id comes from (none: the id is a parameter).
+const saveTicketTypes = (show: string, types: string, from = '') => `
+  INSERT INTO ticket_types AS t (show_id, code, position, name, price, category_prices, categories, max_per_booking,
+                                 available_from, available_until, requires_code, retired)
+  SELECT ${show}, r.code, r.position, r.name, r.price, r.category_prices, r.categories, r.max_per_booking,
+         date_trunc('milliseconds', r.available_from), date_trunc('milliseconds', r.available_until),
+         r.requires_code, r.retired
+  FROM jsonb_to_recordset(${types}::jsonb) AS r(code text, position smallint, name text, price integer,
+    category_prices jsonb, categories text[], max_per_booking integer, available_from timestamptz,
+    available_until timestamptz, requires_code boolean, retired boolean)${from}
+  ON CONFLICT (show_id, code) DO UPDATE SET
+    name = excluded.name, price = excluded.price, category_prices = excluded.category_prices,
+    categories = excluded.categories, max_per_booking = excluded.max_per_booking,
+    available_from = excluded.available_from, available_until = excluded.available_until,
+    requires_code = excluded.requires_code, retired = excluded.retired`;
+
+/** The JSON saveTicketTypes reads: the types in order, their positions from 1. */
+function ticketTypesJson(types: readonly StoredTicketType[]): string {
+  return JSON.stringify(
+    types.map((type, index) => ({ ...type, category_prices: type.category_prices ?? null, position: index + 1 })),
+  );
+}
 
 /**
  * The database clock at one instant, as PostgreSQL's own text (exact to the microsecond,
@@ -153,7 +179,8 @@ export const availabilityColumns = `
 
 const showColumns = `
   s.id, s.title, s.description, s.start_time, s.total_seats, s.created_at,
-  s.late_confirm, s.max_seats_per_customer, s.sales_start, s.sales_end,
+  s.late_confirm, s.max_seats_per_customer, s.sales_start, s.sales_end, s.currency,
+  core.listed_ticket_types(s.id) AS ticket_types,
   CASE WHEN s.seat_map IS NULL THEN 'general_admission' ELSE 'assigned' END AS seating,
   ${availabilityColumns}`;
 
@@ -164,13 +191,19 @@ const freshForMsColumn = `
    WHERE b.show_id = s.id AND b.status = 'PENDING' AND NOT core.lapsed(b.status, b.expires_at, statement_timestamp())
   )::float8 AS fresh_for_ms`;
 
-type ShowRow = Show & { available_by_category?: Record<string, number> | null; fresh_for_ms?: number | null };
+type ShowRow = Omit<Show, 'ticket_types'> & {
+  available_by_category?: Record<string, number> | null;
+  ticket_types: StoredTicketType[];
+  fresh_for_ms?: number | null;
+};
 
 /** A show row as read: general admission has no per-category counts, which the API leaves out. */
 function asShow(row: ShowRow): Show {
   if (row.available_by_category === null) delete row.available_by_category;
   delete row.fresh_for_ms;
-  return row;
+  const show = row as unknown as Show;
+  show.ticket_types = row.ticket_types.map((type) => listedTicketType(type, show));
+  return show;
 }
 
 /** A fresh_for_ms column as FreshRead has it. */
@@ -197,16 +230,22 @@ export class ShowRepository {
    * Inserts the show unless start_time is not in the future by the database clock; null then.
    * A seated show gets its categories and one row per seat in the same statement.
    */
-  async create(show: NewShow, plan: SeatPlan | null, client?: PoolClient): Promise<Show | null> {
+  async create(
+    show: NewShow & { currency: string },
+    plan: SeatPlan | null,
+    types: readonly StoredTicketType[],
+    client?: PoolClient,
+  ): Promise<Show | null> {
     const db = client ?? this.pool;
     const { rows } = await db.query<{ id: string }>(
       `WITH inserted AS (
          INSERT INTO shows (title, description, start_time, total_seats, seat_map, late_confirm, max_seats_per_customer,
-                            sales_start, sales_end)
+                            sales_start, sales_end, currency)
          SELECT $1, $2, date_trunc('milliseconds', $3::timestamptz), $4, $5::jsonb, $11, $12,
-                date_trunc('milliseconds', $13::timestamptz), date_trunc('milliseconds', $14::timestamptz)
+                date_trunc('milliseconds', $13::timestamptz), date_trunc('milliseconds', $14::timestamptz), $15
          WHERE $3::timestamptz > statement_timestamp()
          RETURNING id),
+       types AS (${saveTicketTypes('i.id', '$16', ', inserted i')}),
        categories AS (
          INSERT INTO show_categories (show_id, category, name, total_seats)
          SELECT i.id, c.no, c.name, c.total FROM inserted i, unnest($6::text[], $7::int[]) WITH ORDINALITY AS c(name, total, no)),
@@ -233,13 +272,15 @@ export class ShowRepository {
         show.max_seats_per_customer ?? null,
         show.sales_start ?? null,
         show.sales_end ?? null,
+        show.currency,
+        ticketTypesJson(types),
       ],
     );
     return rows[0] ? this.findById(rows[0].id, db) : null;
   }
 
   async findById(id: string, db: Pool | PoolClient = this.pool): Promise<Show | null> {
-    const { rows } = await db.query<Show>({
+    const { rows } = await db.query<ShowRow>({
       name: 'show',
       text: `SELECT ${showColumns} FROM shows s WHERE s.id = $1`,
       values: [id],
@@ -364,6 +405,26 @@ export class ShowRepository {
       [id],
     );
     return rows[0] ?? null;
+  }
+
+  /** Every ticket type of the show, retired ones too, in order (caller holds its lock). */
+  async ticketTypes(client: PoolClient, id: string): Promise<StoredTicketType[]> {
+    const { rows } = await client.query<StoredTicketType>(
+      `SELECT code, name, price, category_prices, categories, max_per_booking, available_from, available_until,
+              requires_code, retired
+       FROM ticket_types WHERE show_id = $1 ORDER BY position`,
+      [id],
+    );
+    return rows;
+  }
+
+  /** Writes the show's ticket types as given, in order (caller holds its lock), and says the show changed. */
+  async updateTicketTypes(client: PoolClient, id: string, types: readonly StoredTicketType[]): Promise<void> {
+    await client.query(
+      `WITH saved AS (${saveTicketTypes('$1::uuid', '$2')})
+       UPDATE shows SET ticket_types_version = ticket_types_version + 1 WHERE id = $1`,
+      [id, ticketTypesJson(types)],
+    );
   }
 
   /**

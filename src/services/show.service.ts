@@ -3,6 +3,13 @@ import { UUID_PATTERN, type FreshRead } from '../domain/common.js';
 import { AppError } from '../errors.js';
 import { SeatPlan } from '../domain/seat-map.js';
 import type { NewShow, SeatMapState, Show, ShowChanges, ShowSummary } from '../domain/show.js';
+import {
+  applyTicketTypeChanges,
+  checkCurrency,
+  checkTicketTypes,
+  DEFAULT_TICKET_TYPE,
+  storedTicketType,
+} from '../domain/ticket-types.js';
 import type { Booking, BookingStatus } from '../domain/booking.js';
 import type { BookingRepository } from '../repositories/booking.repository.js';
 import type { SeatPlans } from './seat-plans.service.js';
@@ -88,6 +95,8 @@ export class ShowService {
     private readonly idempotency: IdempotencyService,
     private readonly plans: SeatPlans,
     private readonly showVersions: ShowVersions,
+    /** DEFAULT_CURRENCY: the currency of a show created without one. */
+    private readonly defaultCurrency: string,
     sharing: ShowReadSharing | null = null,
   ) {
     const canShare = sharing ? sharing.current : () => false;
@@ -118,11 +127,12 @@ export class ShowService {
 
   /**
    * Changes a show (admin), under its lock: title, description, a future start_time, the
-   * checkout settings, and its seats (general admission: total_seats, never below the seats
-   * held, sold and blocked; seated: a new seat_map keeping every seat in use).
+   * checkout settings, its ticket types (added, changed, retired), and its seats (general
+   * admission: total_seats, never below the seats held, sold and blocked; seated: a new seat_map
+   * keeping every seat in use).
    */
   async update(id: string, changes: ShowChanges): Promise<Show> {
-    const { seat_map: seatMap, ...fields } = changes;
+    const { seat_map: seatMap, ticket_types: typeChanges, ...fields } = changes;
     const newPlan = seatMap === undefined ? null : SeatPlan.fromInput(seatMap);
     try {
       return await withTransaction(this.pool, async (client) => {
@@ -153,6 +163,14 @@ export class ShowService {
           });
         }
         if (newPlan && plan) await this.remap(client, id, plan, newPlan);
+        if (typeChanges || newPlan) {
+          // Checked against the map the show has after this change: a new map may drop a
+          // category some type names.
+          const known = await this.shows.ticketTypes(client, id);
+          const types = typeChanges ? applyTicketTypeChanges(known, typeChanges, '/ticket_types') : known;
+          checkTicketTypes(types, newPlan ?? plan, '/ticket_types');
+          if (typeChanges) await this.shows.updateTicketTypes(client, id, types);
+        }
         return (await this.shows.findById(id, client))!;
       });
     } finally {
@@ -252,7 +270,11 @@ export class ShowService {
       });
     }
     const plan = show.seat_map ? SeatPlan.fromInput(show.seat_map) : null;
-    const created = await this.shows.create(show, plan, client);
+    const currency = show.currency ?? this.defaultCurrency;
+    checkCurrency(currency);
+    const types = (show.ticket_types ?? [DEFAULT_TICKET_TYPE]).map(storedTicketType);
+    checkTicketTypes(types, plan, '/ticket_types');
+    const created = await this.shows.create({ ...show, currency }, plan, types, client);
     if (!created) throw new AppError('start_time_in_past', 'start_time must be in the future');
     return created;
   }

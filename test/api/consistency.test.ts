@@ -44,6 +44,7 @@ it("check:consistency checks a seated show's seats against its category counters
   const held = await ctx.app.inject({ method: 'POST', url: `/api/shows/${show.id}/book`, payload: { seats: 2 } });
   expect(held.statusCode).toBe(201);
   await ctx.pool.query('DELETE FROM bookings WHERE show_id <> $1', [show.id]); // the first test's show is broken on purpose
+  await ctx.pool.query('DELETE FROM ticket_types WHERE show_id <> $1', [show.id]);
   await ctx.pool.query('DELETE FROM shows WHERE id <> $1', [show.id]);
   expect(await checkConsistency(ctx.database.url)).toEqual({
     code: 0,
@@ -77,6 +78,7 @@ it('check:consistency checks blocks and comps: blocked seats against active bloc
   await ctx.pool.query('DELETE FROM seats');
   await ctx.pool.query('DELETE FROM show_categories');
   await ctx.pool.query('DELETE FROM bookings');
+  await ctx.pool.query('DELETE FROM ticket_types');
   await ctx.pool.query('DELETE FROM shows');
   const show = await createShow(ctx.app, { title: 'House', total_seats: 10 });
   const blocked = await ctx.app.inject({

@@ -135,6 +135,7 @@ describe('a database migrated at 416a59a', () => {
     expect(migrations.map((row) => row.name)).toEqual([
       '1765000000000_baseline',
       '1765100000000_outbox-seat-changes-by-show',
+      '1765200000000_ticket-types',
     ]);
 
     const fresh = await emptyDatabase();
@@ -159,8 +160,11 @@ describe('a database migrated at 416a59a', () => {
         headers: admin,
       });
       expect(confirm.statusCode, confirm.body).toBe(200);
+      // Made before prices existed: in EUR, with the one free type every show without types has.
       expect((await app.inject({ method: 'GET', url: `/api/shows/${ga}` })).json()).toMatchObject({
         available_seats: 5,
+        currency: 'EUR',
+        ticket_types: [{ code: 'standard', name: 'Admission', price: 0, available: 5 }],
       });
       const taken = await app.inject({
         method: 'POST',

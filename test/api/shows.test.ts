@@ -127,11 +127,29 @@ describe('GET /api/shows/:id', () => {
     const show = await createShow(ctx.app, { total_seats: 7 });
     const response = await ctx.app.inject({ method: 'GET', url: `/api/shows/${show.id}` });
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toMatchObject({ id: show.id, total_seats: 7, available_seats: 7 });
+    expect(response.json()).toMatchObject({
+      id: show.id,
+      total_seats: 7,
+      available_seats: 7,
+      // Created without them: the configured currency, and one free type.
+      currency: 'EUR',
+      ticket_types: [
+        {
+          code: 'standard',
+          name: 'Admission',
+          price: 0,
+          max_per_booking: null,
+          available_from: null,
+          available_until: null,
+          available: 7,
+        },
+      ],
+    });
     expect(Object.keys(response.json()).sort()).toEqual(
       [
         'available_seats',
         'created_at',
+        'currency',
         'description',
         'id',
         'late_confirm',
@@ -140,6 +158,7 @@ describe('GET /api/shows/:id', () => {
         'sales_start',
         'seating',
         'start_time',
+        'ticket_types',
         'title',
         'total_seats',
       ].sort(),

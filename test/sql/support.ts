@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { PoolClient } from '../../src/adapters/postgres/pool.js';
 import { SeatPlan, type SeatMapInput } from '../../src/domain/seat-map.js';
+import { DEFAULT_TICKET_TYPE, storedTicketType } from '../../src/domain/ticket-types.js';
 import { ShowRepository } from '../../src/repositories/show.repository.js';
 import { createTestDatabase, type TestDatabase } from '../helpers.js';
 
@@ -55,8 +56,10 @@ export async function createShow(db: pg.Client, settings: ShowSettings = {}): Pr
       max_seats_per_customer: settings.maxPerCustomer,
       sales_start: settings.salesStart,
       sales_end: settings.salesEnd,
+      currency: 'EUR',
     },
     map ? SeatPlan.fromInput(map) : null,
+    [storedTicketType(DEFAULT_TICKET_TYPE)],
     db as unknown as PoolClient,
   );
   return created!.id;
