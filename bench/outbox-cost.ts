@@ -31,8 +31,11 @@ try {
   await migrate(database.url, () => {});
   await client.connect();
   const { rows } = await client.query<{ id: string }>(
-    `INSERT INTO shows (title, start_time, total_seats) VALUES ('outbox cost', now() + interval '1 day', 100000000)
-     RETURNING id`,
+    `WITH inserted AS (
+       INSERT INTO shows (title, start_time, total_seats, currency)
+       VALUES ('outbox cost', now() + interval '1 day', 100000000, 'EUR') RETURNING id),
+     types AS (INSERT INTO ticket_types (show_id, code, position, name, price) SELECT id, 'standard', 1, 'Admission', 0 FROM inserted)
+     SELECT id FROM inserted`,
   );
   const showId = rows[0]!.id;
 
@@ -43,8 +46,16 @@ try {
       const ids = Array.from({ length: size }, () => showId.slice(0, 8) + randomUUID().slice(8));
       await client.query(
         `SELECT count(*) FROM core.hold_group($1, 120, NULL, $2::uuid[], $3::int[], $4::bytea[], $5::text[],
-                                         NULL, NULL, NULL, NULL, NULL)`,
-        [showId, ids, ids.map(() => 1), ids.map(() => randomBytes(32)), ids.map(() => null)],
+                                         NULL, NULL, NULL, NULL, NULL, 0, $6::jsonb[], $7::bigint[])`,
+        [
+          showId,
+          ids,
+          ids.map(() => 1),
+          ids.map(() => randomBytes(32)),
+          ids.map(() => null),
+          ids.map(() => '[{"type":"standard","name":"Admission","quantity":1,"unit_price":0}]'),
+          ids.map(() => 0),
+        ],
       );
     }
     return Number(process.hrtime.bigint() - started) / 1e6 / count;

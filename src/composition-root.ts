@@ -14,6 +14,7 @@ import { HousekeepingService } from './services/housekeeping.service.js';
 import { IdempotencyService } from './services/idempotency.service.js';
 import { ShowService } from './services/show.service.js';
 import { SeatPlans } from './services/seat-plans.service.js';
+import { ShowCatalogues } from './services/show-catalogues.service.js';
 import { HouseService } from './services/house.service.js';
 import { HouseRepository } from './repositories/house.repository.js';
 import { ShowLanes, type GroupCommitted } from './services/show-lanes/show-lanes.js';
@@ -67,6 +68,7 @@ export function createServices({
   const leaseSeconds = Math.ceil(longestRequestMs(config) / 1000);
   const idempotency = new IdempotencyService(new IdempotencyRepository(pool, leaseSeconds));
   const plans = new SeatPlans(showRepository);
+  const catalogues = new ShowCatalogues(showRepository);
   const showVersions = new ShowVersions();
   const lanes = new ShowLanes({
     pool,
@@ -82,6 +84,7 @@ export function createServices({
     maxStatements: Math.max(1, Math.min(config.HOLD_STATEMENTS_MAX, Math.floor(config.DB_POOL_SIZE / 2))),
     onGroupCommitted: onHoldGroupCommitted ?? (() => {}),
     plans,
+    catalogues,
     showVersions,
     metrics,
     logger,
@@ -110,6 +113,7 @@ export function createServices({
       bookingRepository,
       idempotency,
       plans,
+      catalogues,
       showVersions,
       config.DEFAULT_CURRENCY,
       followShowChanges && { current: () => followShowChanges.current(), maxAgeMs: config.SHOW_CACHE_MAX_AGE_MS },
@@ -123,7 +127,7 @@ export function createServices({
       idempotency,
       showVersions,
     ),
-    bookings: new BookingService(bookingRepository, lanes, plans),
+    bookings: new BookingService(bookingRepository, lanes, plans, config.MAX_SEATS_PER_BOOKING),
     idempotency,
     expiry,
     housekeeping: new HousekeepingService(expiry, idempotency, logger, () => webhookDelivery.purgeOutbox()),

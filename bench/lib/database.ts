@@ -32,14 +32,22 @@ export async function freshDatabase(baseUrl: string): Promise<{ url: string; dro
   };
 }
 
+/** The one free type a show created without ticket types has, for the shows of `inserted`. */
+const STANDARD_TYPE = `types AS (
+  INSERT INTO ticket_types (show_id, code, position, name, price)
+  SELECT id, 'standard', 1, 'Admission', 0 FROM inserted)`;
+
 /**
  * Straight into the table: the API caps total_seats at 100000, the hot show needs 10 million.
  * The id may be given (the pgbench baseline computes its shows' ids).
  */
 export async function insertShow(db: pg.Pool, title: string, seats: number, id?: string): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO shows (id, title, start_time, total_seats)
-     VALUES (coalesce($3::uuid, gen_random_uuid()), $1, now() + interval '30 days', $2) RETURNING id`,
+    `WITH inserted AS (
+       INSERT INTO shows (id, title, start_time, total_seats, currency)
+       VALUES (coalesce($3::uuid, gen_random_uuid()), $1, now() + interval '30 days', $2, 'EUR') RETURNING id),
+     ${STANDARD_TYPE}
+     SELECT id FROM inserted`,
     [title, seats, id ?? null],
   );
   return rows[0]!.id;
@@ -47,8 +55,11 @@ export async function insertShow(db: pg.Pool, title: string, seats: number, id?:
 
 export async function insertShows(db: pg.Pool, title: string, count: number, seats: number): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO shows (title, start_time, total_seats)
-     SELECT $1 || ' ' || i, now() + interval '30 days', $3 FROM generate_series(1, $2) AS i RETURNING id`,
+    `WITH inserted AS (
+       INSERT INTO shows (title, start_time, total_seats, currency)
+       SELECT $1 || ' ' || i, now() + interval '30 days', $3, 'EUR' FROM generate_series(1, $2) AS i RETURNING id),
+     ${STANDARD_TYPE}
+     SELECT id FROM inserted`,
     [title, count, seats],
   );
   return rows.map((row) => row.id);

@@ -18,8 +18,9 @@ function holdTransaction(show: string): string {
   return `BEGIN;
 SELECT total_seats, held_seats, confirmed_seats FROM shows WHERE id = ${show} FOR UPDATE;
 UPDATE shows SET held_seats = held_seats + 1 WHERE id = ${show};
-INSERT INTO bookings (id, show_id, seats, hold_token_hash, created_at, expires_at, updated_at)
-  VALUES (gen_random_uuid(), ${show}, 1, sha256(random()::text::bytea), now(), now() + interval '1 hour', now());
+INSERT INTO bookings (id, show_id, seats, hold_token_hash, created_at, expires_at, updated_at, currency, lines, total)
+  VALUES (gen_random_uuid(), ${show}, 1, sha256(random()::text::bytea), now(), now() + interval '1 hour', now(),
+          'EUR', '[{"type":"standard","name":"Admission","quantity":1,"unit_price":0}]', 0);
 COMMIT;
 `;
 }

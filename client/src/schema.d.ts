@@ -1348,7 +1348,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            /** @description Optional; no body holds one seat. On a seated show: seat_ids (chosen seats), or seats with optional category, section and allow_split (best available). */
+            /** @description Optional; no body holds one seat of the show's first ticket type. tickets holds tickets by type (seats holds that many of the first type). On a seated show: seat_ids (chosen seats), or seats (or tickets) with optional category, section and allow_split (best available). */
             requestBody?: {
                 content: {
                     "application/json": {
@@ -1362,6 +1362,12 @@ export interface paths {
                         section?: string;
                         /** @description The storefront's opaque id of the customer: 1–128 printable characters */
                         customer_ref?: string;
+                        /** @description The tickets by type, instead of seats: [{"type":"adult","quantity":2},{"type":"child","quantity":1}]. With seat_ids, the seats go to the tickets in the order given, and the quantities add up to the seats; on best available, the seats are found where every type is sold. */
+                        tickets?: {
+                            /** @description A ticket type code of the show */
+                            type: string;
+                            quantity: number;
+                        }[];
                         /** @description Seated shows, best available: when no row has the seats together, take the best free seats apart */
                         allow_split?: boolean;
                     };
@@ -1386,6 +1392,22 @@ export interface paths {
                              */
                             show_id: string;
                             seats: number;
+                            /** @description ISO 4217: the show's currency */
+                            currency: string;
+                            /** @description What the booking sells, by ticket type and price; prices are frozen when the seats are held */
+                            lines: {
+                                /** @description The ticket type code */
+                                type: string;
+                                /** @description The type's name when the booking was made */
+                                name: string;
+                                quantity: number;
+                                /** @description In the currency's minor unit, as it was when the booking was made */
+                                unit_price: number;
+                                /** @description Seated shows: the seats of this line */
+                                seat_ids?: string[];
+                            }[];
+                            /** @description The sum of the lines, in the currency's minor unit */
+                            total: number;
                             /** @description The seats, on a show with a seat map (Section-Row-Number) */
                             seat_ids?: string[];
                             /**
@@ -1842,6 +1864,22 @@ export interface paths {
                              */
                             show_id: string;
                             seats: number;
+                            /** @description ISO 4217: the show's currency */
+                            currency: string;
+                            /** @description What the booking sells, by ticket type and price; prices are frozen when the seats are held */
+                            lines: {
+                                /** @description The ticket type code */
+                                type: string;
+                                /** @description The type's name when the booking was made */
+                                name: string;
+                                quantity: number;
+                                /** @description In the currency's minor unit, as it was when the booking was made */
+                                unit_price: number;
+                                /** @description Seated shows: the seats of this line */
+                                seat_ids?: string[];
+                            }[];
+                            /** @description The sum of the lines, in the currency's minor unit */
+                            total: number;
                             /** @description The seats, on a show with a seat map (Section-Row-Number) */
                             seat_ids?: string[];
                             /**
@@ -2073,6 +2111,22 @@ export interface paths {
                              */
                             show_id: string;
                             seats: number;
+                            /** @description ISO 4217: the show's currency */
+                            currency: string;
+                            /** @description What the booking sells, by ticket type and price; prices are frozen when the seats are held */
+                            lines: {
+                                /** @description The ticket type code */
+                                type: string;
+                                /** @description The type's name when the booking was made */
+                                name: string;
+                                quantity: number;
+                                /** @description In the currency's minor unit, as it was when the booking was made */
+                                unit_price: number;
+                                /** @description Seated shows: the seats of this line */
+                                seat_ids?: string[];
+                            }[];
+                            /** @description The sum of the lines, in the currency's minor unit */
+                            total: number;
                             /** @description The seats, on a show with a seat map (Section-Row-Number) */
                             seat_ids?: string[];
                             /**
@@ -2398,6 +2452,22 @@ export interface paths {
                              */
                             show_id: string;
                             seats: number;
+                            /** @description ISO 4217: the show's currency */
+                            currency: string;
+                            /** @description What the booking sells, by ticket type and price; prices are frozen when the seats are held */
+                            lines: {
+                                /** @description The ticket type code */
+                                type: string;
+                                /** @description The type's name when the booking was made */
+                                name: string;
+                                quantity: number;
+                                /** @description In the currency's minor unit, as it was when the booking was made */
+                                unit_price: number;
+                                /** @description Seated shows: the seats of this line */
+                                seat_ids?: string[];
+                            }[];
+                            /** @description The sum of the lines, in the currency's minor unit */
+                            total: number;
                             /** @description The seats, on a show with a seat map (Section-Row-Number) */
                             seat_ids?: string[];
                             /**
@@ -2723,6 +2793,22 @@ export interface paths {
                              */
                             show_id: string;
                             seats: number;
+                            /** @description ISO 4217: the show's currency */
+                            currency: string;
+                            /** @description What the booking sells, by ticket type and price; prices are frozen when the seats are held */
+                            lines: {
+                                /** @description The ticket type code */
+                                type: string;
+                                /** @description The type's name when the booking was made */
+                                name: string;
+                                quantity: number;
+                                /** @description In the currency's minor unit, as it was when the booking was made */
+                                unit_price: number;
+                                /** @description Seated shows: the seats of this line */
+                                seat_ids?: string[];
+                            }[];
+                            /** @description The sum of the lines, in the currency's minor unit */
+                            total: number;
                             /** @description The seats, on a show with a seat map (Section-Row-Number) */
                             seat_ids?: string[];
                             /**
@@ -3051,6 +3137,22 @@ export interface paths {
                              */
                             show_id: string;
                             seats: number;
+                            /** @description ISO 4217: the show's currency */
+                            currency: string;
+                            /** @description What the booking sells, by ticket type and price; prices are frozen when the seats are held */
+                            lines: {
+                                /** @description The ticket type code */
+                                type: string;
+                                /** @description The type's name when the booking was made */
+                                name: string;
+                                quantity: number;
+                                /** @description In the currency's minor unit, as it was when the booking was made */
+                                unit_price: number;
+                                /** @description Seated shows: the seats of this line */
+                                seat_ids?: string[];
+                            }[];
+                            /** @description The sum of the lines, in the currency's minor unit */
+                            total: number;
                             /** @description The seats, on a show with a seat map (Section-Row-Number) */
                             seat_ids?: string[];
                             /**
@@ -4091,6 +4193,22 @@ export interface paths {
                              */
                             show_id: string;
                             seats: number;
+                            /** @description ISO 4217: the show's currency */
+                            currency: string;
+                            /** @description What the booking sells, by ticket type and price; prices are frozen when the seats are held */
+                            lines: {
+                                /** @description The ticket type code */
+                                type: string;
+                                /** @description The type's name when the booking was made */
+                                name: string;
+                                quantity: number;
+                                /** @description In the currency's minor unit, as it was when the booking was made */
+                                unit_price: number;
+                                /** @description Seated shows: the seats of this line */
+                                seat_ids?: string[];
+                            }[];
+                            /** @description The sum of the lines, in the currency's minor unit */
+                            total: number;
                             /** @description The seats, on a show with a seat map (Section-Row-Number) */
                             seat_ids?: string[];
                             /**
@@ -6030,6 +6148,22 @@ export interface webhooks {
                                  */
                                 show_id: string;
                                 seats: number;
+                                /** @description ISO 4217: the show's currency */
+                                currency: string;
+                                /** @description What the booking sells, by ticket type and price; prices are frozen when the seats are held */
+                                lines: {
+                                    /** @description The ticket type code */
+                                    type: string;
+                                    /** @description The type's name when the booking was made */
+                                    name: string;
+                                    quantity: number;
+                                    /** @description In the currency's minor unit, as it was when the booking was made */
+                                    unit_price: number;
+                                    /** @description Seated shows: the seats of this line */
+                                    seat_ids?: string[];
+                                }[];
+                                /** @description The sum of the lines, in the currency's minor unit */
+                                total: number;
                                 /** @description The seats, on a show with a seat map (Section-Row-Number) */
                                 seat_ids?: string[];
                                 /**

@@ -1,6 +1,7 @@
 -- One row per request of a hold group: its outcome, the seats left free after the group, the
 -- lapsed holds the group expired, the seats a customer refused by its limit may still hold
--- (`allowed`), the sales start (for sales_not_open), and the booking written when it was held.
+-- (`allowed`), the sales start (for sales_not_open), the ticket type not on sale
+-- (type_not_on_sale), and the booking written when it was held.
 CREATE TYPE core.hold_group_result AS (
   request integer,
   outcome text,
@@ -8,6 +9,7 @@ CREATE TYPE core.hold_group_result AS (
   reclaimed integer,
   allowed integer,
   sales_start timestamptz,
+  ticket_type text,
   id uuid,
   show_id uuid,
   seats integer,
@@ -23,11 +25,15 @@ CREATE TYPE core.hold_group_result AS (
 -- the lock (a group that also confirms or cancels), it takes that transaction's instant (p_now) so
 -- every deadline of the group is judged at one instant.
 --
+-- The API priced each request (p_lines, p_totals: what the booking sells, frozen) from the show's
+-- ticket types at p_types_version. If they changed since, nothing is written and every request
+-- answers `types_changed` (the API reads them again and prices the requests again).
+--
 -- Requests are given in arrival order, one array element each, and judged at the instant the lock
 -- was granted: first the gate (core.hold_gate: a taken-over key, show_started, sales_not_open,
--- sales_closed, customer_ref_required), then seats and per-customer limits in arrival order
+-- sales_closed, type_not_on_sale, customer_ref_required), then seats and per-customer limits in arrival order
 -- (core.decide_holds: held, customer_limit, sold_out). Lapsed holds are expired
--- (core.expire_overdue) only when seats are short. Also show_not_found, and show_busy (only with
+-- (core.expire_overdue) only when seats are short. Also show_not_found, types_changed, and show_busy (only with
 -- p_skip_locked: another transaction holds the show's lock; the caller retries the group on its
 -- own, where it waits for the lock).
 --
@@ -45,6 +51,9 @@ CREATE FUNCTION core.hold_group(
   p_answer_statuses integer[],
   p_answer_bodies text[],
   p_answer_locations text[],
+  p_types_version integer,
+  p_lines jsonb[],
+  p_totals bigint[],
   p_skip_locked boolean DEFAULT false
 ) RETURNS SETOF core.hold_group_result
 LANGUAGE plpgsql AS $$
@@ -63,19 +72,21 @@ DECLARE
 BEGIN
   IF p_skip_locked THEN
     SELECT s.start_time, s.total_seats, s.held_seats, s.confirmed_seats, s.blocked_seats, s.sales_start, s.sales_end,
-           s.max_seats_per_customer INTO v_show
+           s.max_seats_per_customer, s.currency, s.ticket_types_version INTO v_show
     FROM shows s WHERE s.id = p_show FOR UPDATE SKIP LOCKED;
   ELSE
     SELECT s.start_time, s.total_seats, s.held_seats, s.confirmed_seats, s.blocked_seats, s.sales_start, s.sales_end,
-           s.max_seats_per_customer INTO v_show
+           s.max_seats_per_customer, s.currency, s.ticket_types_version INTO v_show
     FROM shows s WHERE s.id = p_show FOR UPDATE;
   END IF;
-  IF NOT FOUND THEN
+  IF NOT FOUND OR v_show.ticket_types_version <> p_types_version THEN
     RETURN QUERY SELECT o.i::integer,
-                        CASE WHEN EXISTS (SELECT 1 FROM shows WHERE shows.id = p_show)
-                             THEN 'show_busy' ELSE 'show_not_found' END,
-                        NULL::integer, 0, NULL::integer, NULL::timestamptz, NULL::uuid, NULL::uuid, NULL::integer,
-                        NULL::booking_status, NULL::timestamptz, NULL::timestamptz, NULL::timestamptz
+                        CASE WHEN v_show IS NULL THEN
+                               CASE WHEN EXISTS (SELECT 1 FROM shows WHERE shows.id = p_show)
+                                    THEN 'show_busy' ELSE 'show_not_found' END
+                             ELSE 'types_changed' END,
+                        NULL::integer, 0, NULL::integer, NULL::timestamptz, NULL::text, NULL::uuid, NULL::uuid,
+                        NULL::integer, NULL::booking_status, NULL::timestamptz, NULL::timestamptz, NULL::timestamptz
                  FROM generate_series(1, n) AS o(i);
     RETURN;
   END IF;
@@ -85,7 +96,7 @@ BEGIN
 
   SELECT * INTO v_gate FROM core.hold_gate(p_show, v_now, v_show.start_time, v_show.sales_start, v_show.sales_end,
                                            v_show.max_seats_per_customer IS NOT NULL, p_customer_refs, p_scopes,
-                                           p_claims, n);
+                                           p_claims, n, p_lines);
   FOR i IN 1..n LOOP
     IF v_gate.outcomes[i] IS NULL THEN v_wanted := v_wanted + p_seats[i]; END IF;
   END LOOP;
@@ -103,17 +114,18 @@ BEGIN
   -- The held counter moves in the statement that inserts, by the seats of the rows inserted.
   RETURN QUERY
   WITH inserted AS (
-    INSERT INTO bookings AS b (id, show_id, seats, hold_token_hash, customer_ref, created_at, expires_at, updated_at)
-    SELECT r.id, p_show, r.seats, r.hash, r.customer_ref, v_now, v_expires, v_now
-    FROM unnest(p_ids, p_seats, p_token_hashes, p_customer_refs, v_decided.outcomes)
-      AS r(id, seats, hash, customer_ref, outcome)
+    INSERT INTO bookings AS b (id, show_id, seats, hold_token_hash, customer_ref, created_at, expires_at, updated_at,
+                               currency, lines, total)
+    SELECT r.id, p_show, r.seats, r.hash, r.customer_ref, v_now, v_expires, v_now, v_show.currency, r.lines, r.total
+    FROM unnest(p_ids, p_seats, p_token_hashes, p_customer_refs, v_decided.outcomes, p_lines, p_totals)
+      AS r(id, seats, hash, customer_ref, outcome, lines, total)
     WHERE r.outcome = 'held'
     RETURNING b.id, b.show_id, b.seats, b.status, b.created_at, b.expires_at, b.updated_at),
   counted AS (
     UPDATE shows SET held_seats = held_seats + (SELECT sum(i.seats) FROM inserted i)
     WHERE shows.id = p_show AND EXISTS (SELECT 1 FROM inserted))
   SELECT o.i::integer, o.outcome, v_decided.free, v_reclaimed, v_decided.allowed[o.i], v_show.sales_start,
-         ins.id, ins.show_id, ins.seats, ins.status, ins.created_at, ins.expires_at, ins.updated_at
+         v_gate.off_sale_types[o.i], ins.id, ins.show_id, ins.seats, ins.status, ins.created_at, ins.expires_at, ins.updated_at
   FROM unnest(p_ids, v_decided.outcomes) WITH ORDINALITY AS o(booking_id, outcome, i)
   LEFT JOIN inserted ins ON ins.id = o.booking_id
   ORDER BY o.i;

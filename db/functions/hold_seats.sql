@@ -8,6 +8,7 @@ CREATE TYPE core.hold_seats_result AS (
   reclaimed integer,
   allowed integer,
   sales_start timestamptz,
+  ticket_type text,
   version_before bigint,
   version_after bigint,
   freed integer[],
@@ -27,7 +28,9 @@ CREATE TYPE core.hold_seats_result AS (
 -- only if nothing changed the show's seats since. Otherwise nothing is written and every request
 -- answers `map_changed` (the seats were renumbered: the API reads the map again and numbers the
 -- seats asked for on it) or `stale` (the API catches up with the seats changed since p_version and
--- chooses again).
+-- chooses again). Likewise `types_changed` when the show's ticket types changed since
+-- p_types_version, which the API priced the requests at (p_lines, p_totals: frozen with the
+-- bookings): it reads them again and prices again.
 --
 -- p_counts[i] is the number of seats request i holds, 0 when the API refused it (its seats were
 -- taken, or no block was free): such a request still passes the gate, so that a started show or a
@@ -44,7 +47,8 @@ CREATE TYPE core.hold_seats_result AS (
 -- Each request passes the gate (core.hold_gate) and the per-customer limits (core.decide_holds);
 -- keyed answers are recorded with the holds (core.record_hold_answers).
 -- Outcomes: held, refused, the gate's (show_started, taken_over, sales_not_open, sales_closed,
--- customer_ref_required), customer_limit, show_not_found, not_seated, map_changed, stale, conflict.
+-- type_not_on_sale, customer_ref_required), customer_limit, show_not_found, not_seated, map_changed,
+-- types_changed, stale, conflict.
 CREATE FUNCTION core.hold_seats(
   p_show uuid,
   p_ttl_seconds integer,
@@ -62,7 +66,10 @@ CREATE FUNCTION core.hold_seats(
   p_claims uuid[],
   p_answer_statuses integer[],
   p_answer_bodies text[],
-  p_answer_locations text[]
+  p_answer_locations text[],
+  p_types_version integer,
+  p_lines jsonb[],
+  p_totals bigint[]
 ) RETURNS SETOF core.hold_seats_result
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -80,15 +87,19 @@ DECLARE
   v_after record;
 BEGIN
   SELECT s.start_time, s.total_seats, s.held_seats, s.confirmed_seats, s.blocked_seats, s.sales_start, s.sales_end,
-         s.max_seats_per_customer, s.seat_version, s.seat_map_version, s.seat_map IS NOT NULL AS seated INTO v_show
+         s.max_seats_per_customer, s.seat_version, s.seat_map_version, s.seat_map IS NOT NULL AS seated, s.currency,
+         s.ticket_types_version INTO v_show
   FROM shows s WHERE s.id = p_show FOR UPDATE;
-  IF NOT FOUND OR NOT v_show.seated OR v_show.seat_map_version <> p_map_version OR v_show.seat_version <> p_version THEN
+  IF NOT FOUND OR NOT v_show.seated OR v_show.seat_map_version <> p_map_version
+     OR v_show.ticket_types_version <> p_types_version OR v_show.seat_version <> p_version THEN
     RETURN QUERY SELECT o.i::integer,
                         CASE WHEN v_show IS NULL THEN 'show_not_found'
                              WHEN NOT v_show.seated THEN 'not_seated'
                              WHEN v_show.seat_map_version <> p_map_version THEN 'map_changed'
+                             WHEN v_show.ticket_types_version <> p_types_version THEN 'types_changed'
                              ELSE 'stale' END,
-                        NULL::integer, 0, NULL::integer, NULL::timestamptz, v_show.seat_version, v_show.seat_version,
+                        NULL::integer, 0, NULL::integer, NULL::timestamptz, NULL::text, v_show.seat_version,
+                        v_show.seat_version,
                         NULL::integer[], NULL::uuid, NULL::uuid, NULL::integer, NULL::text[], NULL::booking_status,
                         NULL::timestamptz, NULL::timestamptz, NULL::timestamptz
                  FROM generate_series(1, n) AS o(i);
@@ -99,7 +110,7 @@ BEGIN
 
   SELECT * INTO v_gate FROM core.hold_gate(p_show, v_now, v_show.start_time, v_show.sales_start, v_show.sales_end,
                                            v_show.max_seats_per_customer IS NOT NULL, p_customer_refs, p_scopes,
-                                           p_claims, n);
+                                           p_claims, n, p_lines);
   SELECT * INTO v_decided FROM core.decide_holds(v_gate.outcomes, p_counts, p_customer_refs,
                                                  v_show.max_seats_per_customer, v_gate.customers, v_gate.used, NULL);
   v_outcomes := v_decided.outcomes;
@@ -121,9 +132,10 @@ BEGIN
 
   IF v_held_seats > 0 THEN
     INSERT INTO bookings (id, show_id, seats, seat_nos, seat_ids, hold_token_hash, customer_ref, created_at,
-                          expires_at, updated_at)
+                          expires_at, updated_at, currency, lines, total)
     SELECT p_ids[g.request], p_show, p_counts[g.request], g.seat_nos, g.seat_ids,
-           p_token_hashes[g.request], p_customer_refs[g.request], v_now, v_expires, v_now
+           p_token_hashes[g.request], p_customer_refs[g.request], v_now, v_expires, v_now, v_show.currency,
+           p_lines[g.request], p_totals[g.request]
     FROM (
       SELECT c.request, array_agg(c.seat_no ORDER BY c.seat_no) AS seat_nos,
              array_agg(c.seat_id ORDER BY c.seat_no) AS seat_ids
@@ -149,7 +161,7 @@ BEGIN
   FROM shows s WHERE s.id = p_show;
   RETURN QUERY
   SELECT o.i::integer, o.outcome, v_after.free, v_reclaim.bookings, v_decided.allowed[o.i], v_show.sales_start,
-         v_show.seat_version, v_after.seat_version, CASE WHEN o.i = 1 THEN v_reclaim.freed END,
+         v_gate.off_sale_types[o.i], v_show.seat_version, v_after.seat_version, CASE WHEN o.i = 1 THEN v_reclaim.freed END,
          b.id, b.show_id, b.seats, b.seat_ids, b.status, b.created_at, b.expires_at, b.updated_at
   FROM unnest(p_ids, v_outcomes) WITH ORDINALITY AS o(booking_id, outcome, i)
   LEFT JOIN bookings b ON o.outcome = 'held' AND b.id = o.booking_id

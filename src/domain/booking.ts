@@ -13,11 +13,26 @@ export const CustomerRef = Type.String({
 
 export { bookingStatuses, type BookingStatus } from './booking-lifecycle.js';
 
+/** What a booking sells of one ticket type at one price, frozen when it was held. */
+export const BookingLine = Type.Object({
+  type: Type.String({ description: 'The ticket type code' }),
+  name: Type.String({ description: "The type's name when the booking was made" }),
+  quantity: Type.Integer(),
+  unit_price: Type.Integer({ description: "In the currency's minor unit, as it was when the booking was made" }),
+  seat_ids: Type.Optional(Type.Array(Type.String(), { description: 'Seated shows: the seats of this line' })),
+});
+export type BookingLine = Static<typeof BookingLine>;
+
 /** A booking as the API shows it. */
 export const Booking = Type.Object({
   id: Uuid,
   show_id: Uuid,
   seats: Type.Integer(),
+  currency: Type.String({ description: "ISO 4217: the show's currency" }),
+  lines: Type.Array(BookingLine, {
+    description: 'What the booking sells, by ticket type and price; prices are frozen when the seats are held',
+  }),
+  total: Type.Integer({ description: "The sum of the lines, in the currency's minor unit" }),
   seat_ids: Type.Optional(
     Type.Array(Type.String(), { description: 'The seats, on a show with a seat map (Section-Row-Number)' }),
   ),
@@ -44,7 +59,7 @@ export type HeldBooking = Static<typeof HeldBooking>;
 
 /** The columns of a booking as the API shows it (asBooking maps a row of them). */
 export const BOOKING_COLUMNS =
-  'id, show_id, seats, seat_ids, status, customer_ref, comp, late, created_at, expires_at, updated_at';
+  'id, show_id, seats, currency, lines, total::float8 AS total, seat_ids, status, customer_ref, comp, late, created_at, expires_at, updated_at';
 
 type BookingRow = Omit<Booking, 'seat_ids' | 'customer_ref' | 'comp' | 'late'> & {
   seat_ids?: string[] | null;

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { asBooking, Booking, type BookingStatus } from './booking.js';
+import { asBooking, Booking, type BookingLine, type BookingStatus } from './booking.js';
 import { bookingEventTypes } from './booking-lifecycle.js';
 import { DateTime, Uuid } from './common.js';
 import { SeatBlock, Show } from './show.js';
@@ -87,6 +87,9 @@ function bookingFromData(data: JsonRow): Booking {
     id: row.id as string,
     show_id: row.show_id as string,
     seats: row.seats as number,
+    currency: row.currency as string,
+    lines: row.lines as BookingLine[],
+    total: Number(row.total),
     seat_ids: (row.seat_ids ?? null) as string[] | null,
     status: row.status as BookingStatus,
     customer_ref: (row.customer_ref ?? null) as string | null,

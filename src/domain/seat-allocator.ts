@@ -9,6 +9,7 @@ export interface AllocatorRow {
 export interface BestAvailable {
   count: number; // 1..1000
   category?: string | undefined; // only rows of this category
+  categories?: readonly string[] | undefined; // only rows of these categories (where the ticket types asked for are sold)
   section?: string | undefined; // only rows of this section
   allowSplit?: boolean | undefined;
 }
@@ -29,7 +30,7 @@ interface RowBest {
  * Returns the chosen seat numbers in ascending order, or null when the request cannot be met. Never mutates its inputs.
  *
  * Rules:
- * 1. Candidates are the rows matching `category` and `section` (when given), considered best first
+ * 1. Candidates are the rows matching `category`, `categories` and `section` (when given), considered best first
  *    (array order). A row with `rowFree[i] < count` is skipped unscanned: that is what keeps an
  *    on-sale of a 100,000-seat map cheap, so an understated `rowFree` hides the row's seats.
  * 2. A block is `count` adjacent free seats in one row. A row's best block is the one whose centre
@@ -58,7 +59,7 @@ export function allocateBestAvailable(
   rowFree: ArrayLike<number>,
   request: BestAvailable,
 ): number[] | null {
-  const { count, category, section } = request;
+  const { count } = request;
   if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) {
     throw new RangeError(`count must be an integer in 1..${MAX_COUNT}, got ${count}`);
   }
@@ -67,7 +68,7 @@ export function allocateBestAvailable(
   let fallbackStart = -1;
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i];
-    if (row === undefined || (rowFree[i] ?? 0) < count || !isCandidate(row, category, section)) continue;
+    if (row === undefined || (rowFree[i] ?? 0) < count || !isCandidate(row, request)) continue;
     scanRow(free, row, count, best);
     if (best.clean >= 0) return block(row, best.clean, count);
     if (fallbackRow === undefined && best.any >= 0) {
@@ -76,13 +77,18 @@ export function allocateBestAvailable(
     }
   }
   if (fallbackRow !== undefined) return block(fallbackRow, fallbackStart, count);
-  return request.allowSplit ? takeSplit(rows, free, rowFree, count, category, section) : null;
+  return request.allowSplit ? takeSplit(rows, free, rowFree, request) : null;
 }
 
-function isCandidate(row: AllocatorRow, category: string | undefined, section: string | undefined): boolean {
+/** Whether a request may take seats in the row: its category and section, as the request limits them. */
+export function isCandidate(
+  row: Pick<AllocatorRow, 'category' | 'section'> & { length?: number },
+  { category, categories, section }: Pick<BestAvailable, 'category' | 'categories' | 'section'>,
+): boolean {
   return (
-    row.length > 0 &&
+    row.length !== 0 &&
     (category === undefined || row.category === category) &&
+    (categories === undefined || categories.includes(row.category)) &&
     (section === undefined || row.section === section)
   );
 }
@@ -144,14 +150,13 @@ function takeSplit(
   rows: readonly AllocatorRow[],
   free: Uint8Array,
   rowFree: ArrayLike<number>,
-  count: number,
-  category: string | undefined,
-  section: string | undefined,
+  request: BestAvailable,
 ): number[] | null {
+  const { count } = request;
   const seats: number[] = [];
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i];
-    if (row === undefined || (rowFree[i] ?? 0) < 1 || !isCandidate(row, category, section)) continue;
+    if (row === undefined || (rowFree[i] ?? 0) < 1 || !isCandidate(row, request)) continue;
     const { start, length } = row;
     // l and r walk outwards from the centre, always equally far from it.
     let l = Math.floor((length - 1) / 2);

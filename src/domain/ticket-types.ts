@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { AppError } from '../errors.js';
 import { DateTime } from './common.js';
+import type { BookingLine } from './booking.js';
 import type { SeatPlan } from './seat-map.js';
 
 /** Most ticket types on one show. */
@@ -265,4 +266,113 @@ export function listedTicketType(type: StoredTicketType, show: ShowAvailability)
     );
   }
   return listed;
+}
+
+/** A show's ticket types at one version of them (shows.ticket_types_version): what holds are priced with. */
+export interface Catalogue {
+  version: number;
+  currency: string;
+  /** Every type, retired ones too, in order. */
+  types: StoredTicketType[];
+}
+
+/** So many tickets of one type, as a hold asks for them. */
+export interface TicketAsk {
+  type: string;
+  quantity: number;
+}
+
+/** What a hold sells, priced: frozen with the booking. */
+export interface PricedHold {
+  lines: BookingLine[];
+  total: number;
+}
+
+/** What `{"seats": N}` holds: N of the show's first type. */
+export function defaultTickets(catalogue: Catalogue, seats: number): TicketAsk[] {
+  return [{ type: catalogue.types[0]!.code, quantity: seats }];
+}
+
+function typeOf(catalogue: Catalogue, code: string): StoredTicketType {
+  const type = catalogue.types.find((known) => known.code === code);
+  if (!type)
+    throw new AppError('unknown_ticket_type', `The show sells no ticket type "${code}"`, { ticket_type: code });
+  return type;
+}
+
+/**
+ * The categories a hold of these tickets may take seats in (seated shows): those every type named
+ * is sold in; null when every type is sold everywhere.
+ */
+export function categoriesFor(catalogue: Catalogue, tickets: readonly TicketAsk[]): string[] | null {
+  let allowed: string[] | null = null;
+  for (const { type: code } of tickets) {
+    const { categories } = typeOf(catalogue, code);
+    if (categories !== null)
+      allowed = allowed === null ? [...categories] : allowed.filter((c) => categories.includes(c));
+  }
+  return allowed;
+}
+
+/**
+ * What a hold of `tickets` is refused for whatever its seats: a type the show does not have (400
+ * unknown_ticket_type), a retired one (type_not_on_sale), one sold only with a presale code
+ * (code_required), more of a type than its max_per_booking (type_limit).
+ */
+export function checkTickets(catalogue: Catalogue, tickets: readonly TicketAsk[]): void {
+  const quantities = new Map<string, number>();
+  for (const { type: code, quantity } of tickets) quantities.set(code, (quantities.get(code) ?? 0) + quantity);
+  for (const [code, quantity] of quantities) {
+    const type = typeOf(catalogue, code);
+    const named = { ticket_type: code };
+    if (type.retired) throw new AppError('type_not_on_sale', `"${code}" is no longer sold`, named);
+    if (type.requires_code) throw new AppError('code_required', `"${code}" is sold only with a presale code`, named);
+    if (type.max_per_booking !== null && quantity > type.max_per_booking) {
+      throw new AppError('type_limit', `At most ${type.max_per_booking} "${code}" ticket(s) per booking`, {
+        ...named,
+        max_per_booking: type.max_per_booking,
+      });
+    }
+  }
+}
+
+/**
+ * Prices a hold of `tickets` from the catalogue: one line per type and price, in the order asked,
+ * each at the type's price (seated: its price in the seat's category). On a seated show `seats`
+ * are the hold's seats in the order the tickets take them, with their categories. Refuses what
+ * checkTickets refuses, and a seat in a category its type is not sold in (type_not_in_category).
+ * A type's own sales window is judged by the database at the instant of the hold (core.hold_gate).
+ */
+export function priceHold(
+  catalogue: Catalogue,
+  tickets: readonly TicketAsk[],
+  seats?: { ids: readonly string[]; categories: readonly string[] },
+): PricedHold {
+  checkTickets(catalogue, tickets);
+  const lines: BookingLine[] = [];
+  let total = 0;
+  let seat = 0;
+  for (const { type: code, quantity } of tickets) {
+    const type = typeOf(catalogue, code);
+    for (let unit = 0; unit < quantity; unit++) {
+      const category = seats?.categories[seat];
+      if (category !== undefined && type.categories !== null && !type.categories.includes(category)) {
+        throw new AppError('type_not_in_category', `"${code}" is not sold in ${category}`, {
+          ticket_type: code,
+          category,
+        });
+      }
+      const price = (category !== undefined ? type.category_prices?.[category] : undefined) ?? type.price;
+      let line = lines.find((known) => known.type === code && known.unit_price === price);
+      if (!line) {
+        line = { type: code, name: type.name, quantity: 0, unit_price: price, ...(seats ? { seat_ids: [] } : {}) };
+        lines.push(line);
+      }
+      line.quantity++;
+      if (seats) line.seat_ids!.push(seats.ids[seat]!);
+      total += price;
+      seat++;
+    }
+  }
+  return { lines, total };
 }

@@ -51,6 +51,23 @@ export function bookBody(maxSeatsPerBooking: number) {
         Type.String({ minLength: 1, maxLength: 40, description: 'Seated shows, best available: only this section' }),
       ),
       customer_ref: Type.Optional(CustomerRef),
+      tickets: Type.Optional(
+        Type.Array(
+          Type.Object(
+            {
+              type: Type.String({ minLength: 1, maxLength: 40, description: 'A ticket type code of the show' }),
+              quantity: Type.Integer({ minimum: 1, maximum: maxSeatsPerBooking }),
+            },
+            { additionalProperties: false },
+          ),
+          {
+            minItems: 1,
+            maxItems: 50,
+            description:
+              'The tickets by type, instead of seats: [{"type":"adult","quantity":2},{"type":"child","quantity":1}]. With seat_ids, the seats go to the tickets in the order given, and the quantities add up to the seats; on best available, the seats are found where every type is sold.',
+          },
+        ),
+      ),
       allow_split: Type.Optional(
         Type.Boolean({
           description:
@@ -61,7 +78,7 @@ export function bookBody(maxSeatsPerBooking: number) {
     {
       additionalProperties: false,
       description:
-        'Optional; no body holds one seat. On a seated show: seat_ids (chosen seats), or seats with optional category, section and allow_split (best available).',
+        "Optional; no body holds one seat of the show's first ticket type. tickets holds tickets by type (seats holds that many of the first type). On a seated show: seat_ids (chosen seats), or seats (or tickets) with optional category, section and allow_split (best available).",
     },
   );
 }

@@ -1,10 +1,20 @@
 import type { Pool, PoolClient } from '../adapters/postgres/pool.js';
-import { asBooking, BOOKING_COLUMNS, type Booking, type BookingStatus } from '../domain/booking.js';
+import { asBooking, BOOKING_COLUMNS, type Booking, type BookingLine, type BookingStatus } from '../domain/booking.js';
+import type { Catalogue } from '../domain/ticket-types.js';
+
+/** The version of a show's ticket types a group was priced at, and the show's currency. */
+export type CatalogueVersion = Pick<Catalogue, 'version' | 'currency'>;
 import type { ClaimRef, RecordedResponse } from './idempotency.repository.js';
 import type { DbInstant } from './show.repository.js';
 
 /** One request of a hold group, in arrival order. */
-export interface GroupHold {
+/** What a hold sells, priced by the API from the show's ticket types at one version of them. */
+export interface Priced {
+  lines: BookingLine[];
+  total: number;
+}
+
+export interface GroupHold extends Priced {
   id: string;
   seats: number;
   tokenHash: Buffer;
@@ -20,10 +30,11 @@ export type GateOutcome =
   | 'show_not_found'
   | 'sales_not_open'
   | 'sales_closed'
+  | 'type_not_on_sale'
   | 'customer_ref_required'
   | 'customer_limit';
 
-export type HoldOutcome = 'held' | 'sold_out' | 'show_busy' | GateOutcome;
+export type HoldOutcome = 'held' | 'sold_out' | 'show_busy' | 'types_changed' | GateOutcome;
 
 export interface GroupHoldResult {
   outcome: HoldOutcome;
@@ -36,6 +47,8 @@ export interface GroupHoldResult {
   /** customer_limit: the seats the customer may still hold. */
   allowed: number | null;
   salesStart: Date | null;
+  /** type_not_on_sale: the type. */
+  ticketType: string | null;
 }
 
 /**
@@ -51,7 +64,7 @@ function placeholderDate(placeholder: string): Date {
 }
 
 /** One request of a seated hold group, in arrival order: the seats chosen for it, none when refused. */
-export interface SeatGroupHold {
+export interface SeatGroupHold extends Priced {
   id: string;
   seatNos: number[];
   seatIds: string[];
@@ -60,7 +73,8 @@ export interface SeatGroupHold {
   answer?: { ref: ClaimRef; response: RecordedResponse } | undefined;
 }
 
-export type SeatHoldOutcome = 'held' | GateOutcome | 'refused' | 'stale' | 'conflict' | 'not_seated' | 'map_changed';
+export type SeatHoldOutcome =
+  'held' | GateOutcome | 'refused' | 'stale' | 'conflict' | 'not_seated' | 'map_changed' | 'types_changed';
 
 export interface SeatGroupResult {
   outcome: SeatHoldOutcome;
@@ -69,6 +83,8 @@ export interface SeatGroupResult {
   available: number | null;
   allowed: number | null;
   salesStart: Date | null;
+  /** type_not_on_sale: the type. */
+  ticketType: string | null;
   /** The show's seat version when the group began, and after it. */
   versionBefore: string | null;
   versionAfter: string | null;
@@ -100,16 +116,17 @@ export type LockedBooking = Booking & { storedStatus: BookingStatus };
 /** What a late confirm came to (core.confirm_late): confirmed, or why not. */
 export type LateOutcome = 'confirmed' | 'seats_taken' | 'customer_limit' | Exclude<GateOutcome, 'taken_over'>;
 
-type HoldGroupRow = Omit<Booking, 'id'> & {
+type HoldGroupRow = Omit<Booking, 'id' | 'currency' | 'lines' | 'total'> & {
   outcome: HoldOutcome;
   available: number | null;
   reclaimed: number;
   allowed: number | null;
   salesStart: Date | null;
+  ticketType: string | null;
   id: string | null;
 };
 const holdGroupColumns =
-  'outcome, available, reclaimed, allowed, sales_start AS "salesStart", id, show_id, seats, status, created_at, expires_at, updated_at';
+  'outcome, available, reclaimed, allowed, sales_start AS "salesStart", ticket_type AS "ticketType", id, show_id, seats, status, created_at, expires_at, updated_at';
 
 /** The per-request arrays of hold_group and hold_groups, in their parameter order. */
 function requestArrays(holds: GroupHold[]): unknown[] {
@@ -129,14 +146,25 @@ function requestArrays(holds: GroupHold[]): unknown[] {
   ];
 }
 
-function toResult({ outcome, available, reclaimed, allowed, salesStart, ...booking }: HoldGroupRow): GroupHoldResult {
+/** The priced lines and totals of hold_group, hold_groups and hold_seats. */
+function pricedArrays(holds: readonly Priced[]): unknown[] {
+  return [holds.map((hold) => JSON.stringify(hold.lines)), holds.map((hold) => hold.total)];
+}
+
+/** A hold's result; its booking with what the API priced (the statement returns the rest). */
+function toResult(
+  { outcome, available, reclaimed, allowed, salesStart, ticketType, ...booking }: HoldGroupRow,
+  hold: Priced,
+  currency: string,
+): GroupHoldResult {
   return {
     outcome,
     available,
     reclaimed,
     allowed,
     salesStart,
-    booking: booking.id === null ? null : (booking as Booking),
+    ticketType,
+    booking: booking.id === null ? null : ({ ...booking, currency, lines: hold.lines, total: hold.total } as Booking),
   };
 }
 
@@ -155,12 +183,14 @@ export class BookingRepository {
     holds: GroupHold[],
     ttlSeconds: number,
     now: DbInstant | null,
+    catalogue: CatalogueVersion,
   ): Promise<GroupHoldResult[]> {
     const { rows } = await db.query<HoldGroupRow>(
-      `SELECT ${holdGroupColumns} FROM core.hold_group($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [showId, ttlSeconds, now, ...requestArrays(holds)],
+      `SELECT ${holdGroupColumns}
+       FROM core.hold_group($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb[], $15)`,
+      [showId, ttlSeconds, now, ...requestArrays(holds), catalogue.version, ...pricedArrays(holds)],
     );
-    return rows.map(toResult);
+    return rows.map((row, index) => toResult(row, holds[index]!, catalogue.currency));
   }
 
   /**
@@ -175,27 +205,30 @@ export class BookingRepository {
     holds: SeatGroupHold[],
     ttlSeconds: number,
     now: DbInstant | null,
+    catalogue: CatalogueVersion,
   ): Promise<SeatGroupResult[]> {
     const keyed = holds.some((hold) => hold.answer);
     const perKey = <T>(value: (answer: NonNullable<SeatGroupHold['answer']>) => T) =>
       keyed ? holds.map((hold) => (hold.answer ? value(hold.answer) : null)) : null;
     const { rows } = await db.query<
-      Omit<Booking, 'id'> & {
+      Omit<Booking, 'id' | 'currency' | 'lines' | 'total'> & {
         id: string | null;
         outcome: SeatHoldOutcome;
         available: number | null;
         reclaimed: number;
         allowed: number | null;
         salesStart: Date | null;
+        ticketType: string | null;
         versionBefore: string | null;
         versionAfter: string | null;
         freed: number[] | null;
       }
     >(
-      `SELECT outcome, available, reclaimed, allowed, sales_start AS "salesStart",
+      `SELECT outcome, available, reclaimed, allowed, sales_start AS "salesStart", ticket_type AS "ticketType",
               version_before::text AS "versionBefore", version_after::text AS "versionAfter", freed,
               id, show_id, seats, seat_ids, status, created_at, expires_at, updated_at
-       FROM core.hold_seats($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+       FROM core.hold_seats($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                            $19::jsonb[], $20)`,
       [
         showId,
         ttlSeconds,
@@ -214,20 +247,40 @@ export class BookingRepository {
         perKey((answer) => answer.response.statusCode),
         perKey((answer) => answer.response.body),
         perKey((answer) => answer.response.location),
+        catalogue.version,
+        ...pricedArrays(holds),
       ],
     );
     return rows.map(
-      ({ outcome, available, reclaimed, allowed, salesStart, versionBefore, versionAfter, freed, ...booking }) => ({
-        outcome,
-        available,
-        reclaimed,
-        allowed,
-        salesStart,
-        versionBefore,
-        versionAfter,
-        freed,
-        booking: booking.id === null ? null : (booking as Booking),
-      }),
+      (
+        {
+          outcome,
+          available,
+          reclaimed,
+          allowed,
+          salesStart,
+          ticketType,
+          versionBefore,
+          versionAfter,
+          freed,
+          ...booking
+        },
+        index,
+      ) => {
+        const { lines, total } = holds[index]!;
+        return {
+          outcome,
+          available,
+          reclaimed,
+          allowed,
+          salesStart,
+          ticketType,
+          versionBefore,
+          versionAfter,
+          freed,
+          booking: booking.id === null ? null : ({ ...booking, currency: catalogue.currency, lines, total } as Booking),
+        };
+      },
     );
   }
 
@@ -236,18 +289,32 @@ export class BookingRepository {
    * in id order, each locked with SKIP LOCKED, so a show another transaction holds answers
    * `show_busy` for its group instead of stalling the others. Results per group, in order.
    */
-  async holdGroups(groups: { showId: string; holds: GroupHold[] }[], ttlSeconds: number): Promise<GroupHoldResult[][]> {
+  async holdGroups(
+    groups: { showId: string; holds: GroupHold[]; catalogue: CatalogueVersion }[],
+    ttlSeconds: number,
+  ): Promise<GroupHoldResult[][]> {
     const sorted = groups.map((group, index) => ({ ...group, index })).sort((a, b) => (a.showId < b.showId ? -1 : 1));
     let end = 0;
     const ends = sorted.map((group) => (end += group.holds.length));
+    const holds = sorted.flatMap((group) => group.holds);
     const { rows } = await this.pool.query<HoldGroupRow>(
-      `SELECT ${holdGroupColumns} FROM core.hold_groups($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [sorted.map((group) => group.showId), ends, ttlSeconds, ...requestArrays(sorted.flatMap((group) => group.holds))],
+      `SELECT ${holdGroupColumns}
+       FROM core.hold_groups($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb[], $15)`,
+      [
+        sorted.map((group) => group.showId),
+        ends,
+        ttlSeconds,
+        ...requestArrays(holds),
+        sorted.map((group) => group.catalogue.version),
+        ...pricedArrays(holds),
+      ],
     );
     const results: GroupHoldResult[][] = groups.map(() => []);
     let next = 0;
     for (const group of sorted) {
-      results[group.index] = rows.slice(next, next + group.holds.length).map(toResult);
+      results[group.index] = rows
+        .slice(next, next + group.holds.length)
+        .map((row, index) => toResult(row, group.holds[index]!, group.catalogue.currency));
       next += group.holds.length;
     }
     return results;
@@ -329,13 +396,17 @@ export class BookingRepository {
     showId: string,
     ids: string[],
     now: DbInstant,
-  ): Promise<{ results: { booking: Booking; outcome: LateOutcome; allowed: number | null }[]; reclaimed: number }> {
+  ): Promise<{
+    results: { booking: Booking; outcome: LateOutcome; allowed: number | null; ticketType: string | null }[];
+    reclaimed: number;
+  }> {
     const { rows: done } = await client.query<{
       booking_id: string;
       outcome: LateOutcome;
       allowed: number | null;
       reclaimed: number;
-    }>('SELECT booking_id, outcome, allowed, reclaimed FROM core.confirm_late($1, $2, $3::timestamptz)', [
+      ticket_type: string | null;
+    }>('SELECT booking_id, outcome, allowed, reclaimed, ticket_type FROM core.confirm_late($1, $2, $3::timestamptz)', [
       showId,
       ids,
       now,
@@ -346,7 +417,12 @@ export class BookingRepository {
     ]);
     const byId = new Map(rows.map((row) => [row.id, asBooking(row)]));
     return {
-      results: done.map((row) => ({ booking: byId.get(row.booking_id)!, outcome: row.outcome, allowed: row.allowed })),
+      results: done.map((row) => ({
+        booking: byId.get(row.booking_id)!,
+        outcome: row.outcome,
+        allowed: row.allowed,
+        ticketType: row.ticket_type,
+      })),
       reclaimed: done[0]?.reclaimed ?? 0,
     };
   }

@@ -2,7 +2,7 @@ import { withTransaction, type Pool, type PoolClient } from '../adapters/postgre
 import type { SeatMap, SeatPlan } from '../domain/seat-map.js';
 import type { FreshRead } from '../domain/common.js';
 import type { LateConfirmPolicy, NewShow, Show, ShowChanges, ShowSummary } from '../domain/show.js';
-import { listedTicketType, type StoredTicketType } from '../domain/ticket-types.js';
+import { listedTicketType, type Catalogue, type StoredTicketType } from '../domain/ticket-types.js';
 
 /** The fields PATCH changes on the row itself (seats, maps and ticket types move by their own rules). */
 export type ShowFieldChanges = Omit<ShowChanges, 'seat_map' | 'ticket_types'>;
@@ -405,6 +405,19 @@ export class ShowRepository {
       [id],
     );
     return rows[0] ?? null;
+  }
+
+  /** The show's ticket types as holds are priced with them, at their version; undefined when there is no such show. */
+  async catalogue(id: string): Promise<Catalogue | undefined> {
+    const { rows } = await this.pool.query<Catalogue>({
+      name: 'show_catalogue',
+      text: `SELECT s.ticket_types_version AS version, s.currency,
+                    (SELECT jsonb_agg(to_jsonb(t) - 'show_id' - 'position' ORDER BY t.position)
+                     FROM ticket_types t WHERE t.show_id = s.id) AS types
+             FROM shows s WHERE s.id = $1`,
+      values: [id],
+    });
+    return rows[0];
   }
 
   /** Every ticket type of the show, retired ones too, in order (caller holds its lock). */

@@ -3,6 +3,7 @@ import type { CustomerAction } from '../domain/booking-lifecycle.js';
 import { AppError } from '../errors.js';
 import type { BookingRepository } from '../repositories/booking.repository.js';
 import { secretMatches } from '../secrets.js';
+import type { TicketAsk } from '../domain/ticket-types.js';
 import type { GrantedHold, LaneOptions, ShowLanes } from './show-lanes/show-lanes.js';
 import type { SeatPlans } from './seat-plans.service.js';
 
@@ -16,6 +17,8 @@ export interface HoldAsk {
   section?: string | undefined;
   allow_split?: boolean | undefined;
   customer_ref?: string | undefined;
+  /** The tickets by type (instead of `seats`); with seat_ids, as many as there are seats. */
+  tickets?: TicketAsk[] | undefined;
 }
 
 /** Who is asking: the admin key, a hold token, or credentials that are neither. */
@@ -36,6 +39,8 @@ export class BookingService {
     private readonly bookings: BookingRepository,
     private readonly lanes: ShowLanes,
     private readonly plans: SeatPlans,
+    /** MAX_SEATS_PER_BOOKING: the most tickets one hold may have. */
+    private readonly maxSeatsPerBooking: number,
   ) {}
 
   async hold(showId: string, ask: HoldAsk, options?: LaneOptions<GrantedHold>): Promise<GrantedHold> {
@@ -43,7 +48,8 @@ export class BookingService {
     const known = this.plans.known(showId);
     const plan = known === undefined ? await this.plans.get(showId) : known;
     if (plan === undefined) throw new AppError('show_not_found');
-    const { seat_ids: seatIds, category, section, allow_split: allowSplit, customer_ref: customerRef } = ask;
+    const { seat_ids: seatIds, category, section, allow_split: allowSplit, customer_ref: customerRef, tickets } = ask;
+    const count = ticketCount(ask, this.maxSeatsPerBooking);
     if (plan === null) {
       if (seatIds !== undefined || category !== undefined || section !== undefined || allowSplit !== undefined) {
         throw new AppError(
@@ -51,7 +57,7 @@ export class BookingService {
           'The show has general admission: ask for a number of seats only (seat_ids, category, section and allow_split are for seated shows)',
         );
       }
-      return this.lanes.hold(showId, { seats: ask.seats ?? 1, customerRef }, options);
+      return this.lanes.hold(showId, { seats: count, tickets, customerRef }, options);
     }
     // Seated: what the ids, category and section name is read in the show's lane, on its current map.
     if (seatIds !== undefined) {
@@ -62,11 +68,10 @@ export class BookingService {
           ],
         });
       }
-      return this.lanes.hold(showId, { seats: seatIds.length, seating: { seatIds }, customerRef }, options);
+      return this.lanes.hold(showId, { seats: seatIds.length, tickets, seating: { seatIds }, customerRef }, options);
     }
-    const count = ask.seats ?? 1;
     const seating = { best: { count, category, section, allowSplit } };
-    return this.lanes.hold(showId, { seats: count, seating, customerRef }, options);
+    return this.lanes.hold(showId, { seats: count, tickets, seating, customerRef }, options);
   }
 
   async get(id: string, caller: Caller): Promise<Booking> {
@@ -109,4 +114,21 @@ export class BookingService {
     if (!allowed) throw new AppError('forbidden', 'The hold token does not belong to this booking');
     return booking;
   }
+}
+
+/**
+ * How many seats a hold takes: `seats` (1 when nothing is said), or the tickets' quantities, which
+ * must then be as many as the seat_ids given (400 otherwise), and at most MAX_SEATS_PER_BOOKING.
+ */
+function ticketCount(ask: HoldAsk, max: number): number {
+  const invalid = (path: string, message: string) =>
+    new AppError('validation_failed', `${path} ${message}`, { errors: [{ path: `body/${path}`, message }] });
+  if (ask.tickets === undefined) return ask.seats ?? ask.seat_ids?.length ?? 1;
+  if (ask.seats !== undefined) throw invalid('tickets', 'cannot be sent with seats: the tickets say how many');
+  const count = ask.tickets.reduce((sum, line) => sum + line.quantity, 0);
+  if (count > max) throw invalid('tickets', `must add up to at most ${max} tickets`);
+  if (ask.seat_ids !== undefined && count !== ask.seat_ids.length) {
+    throw invalid('tickets', `must add up to the ${ask.seat_ids.length} seat(s) of seat_ids, not ${count}`);
+  }
+  return count;
 }

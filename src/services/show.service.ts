@@ -13,6 +13,7 @@ import {
 import type { Booking, BookingStatus } from '../domain/booking.js';
 import type { BookingRepository } from '../repositories/booking.repository.js';
 import type { SeatPlans } from './seat-plans.service.js';
+import type { ShowCatalogues } from './show-catalogues.service.js';
 import type { ShowPageCursor, ShowRepository } from '../repositories/show.repository.js';
 import type { IdempotencyService, Recorder } from './idempotency.service.js';
 import type { ShowVersions } from './show-versions.service.js';
@@ -94,6 +95,7 @@ export class ShowService {
     private readonly bookings: BookingRepository,
     private readonly idempotency: IdempotencyService,
     private readonly plans: SeatPlans,
+    private readonly catalogues: ShowCatalogues,
     private readonly showVersions: ShowVersions,
     /** DEFAULT_CURRENCY: the currency of a show created without one. */
     private readonly defaultCurrency: string,
@@ -175,6 +177,7 @@ export class ShowService {
       });
     } finally {
       if (newPlan) this.plans.forget(id);
+      if (typeChanges) this.catalogues.forget(id);
       this.showVersions.changed(id);
     }
   }

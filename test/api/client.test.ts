@@ -96,7 +96,19 @@ describe('the typed client', () => {
     expectTypeOf(held.status).toEqualTypeOf<'PENDING' | 'CONFIRMED' | 'EXPIRED' | 'CANCELLED'>();
     expect(held).toMatchObject({ show_id: created.id, seats: 2, status: 'PENDING' });
     expect(Object.keys(held).sort()).toEqual(
-      ['id', 'show_id', 'seats', 'status', 'expires_at', 'created_at', 'updated_at', 'hold_token'].sort(),
+      [
+        'id',
+        'show_id',
+        'seats',
+        'currency',
+        'lines',
+        'total',
+        'status',
+        'expires_at',
+        'created_at',
+        'updated_at',
+        'hold_token',
+      ].sort(),
     );
     // The replay is the first answer, hold token included, and holds nothing more.
     expect(await client.hold(created.id, { seats: 2 }, { idempotencyKey: key })).toEqual(held);
@@ -144,7 +156,7 @@ describe('the typed client', () => {
     const show = await adminClient.createShow({ title: 'Small', start_time: futureIso(), total_seats: 2 });
     await client.hold(show.id);
     const soldOut = await problem(client.hold(show.id, { seats: 2 }), 409, 'sold_out');
-    expect(soldOut.extra).toEqual({ available_seats: 1 });
+    expect(soldOut.extra).toEqual({ available_seats: 1, ticket_type: 'standard', available: 1 });
     expect(soldOut.body.available_seats).toBe(1);
 
     await problem(client.createShow({ title: 'No key', start_time: futureIso(), total_seats: 1 }), 401, 'unauthorized');

@@ -154,8 +154,9 @@ describe('expiry through BullMQ', () => {
     // 2,500 holds straight into the table, all overdue: three batches of at most 1,000.
     await withoutJobs.pool.query(
       `WITH inserted AS (
-         INSERT INTO bookings (id, show_id, seats, hold_token_hash, created_at, expires_at, updated_at)
-         SELECT gen_random_uuid(), $1, 1, sha256(i::text::bytea), now() - interval '2 minutes', now() - interval '1 second', now() - interval '2 minutes'
+         INSERT INTO bookings (id, show_id, seats, hold_token_hash, created_at, expires_at, updated_at, currency, lines, total)
+         SELECT gen_random_uuid(), $1, 1, sha256(i::text::bytea), now() - interval '2 minutes', now() - interval '1 second', now() - interval '2 minutes',
+                'EUR', '[{"type":"standard","name":"Admission","quantity":1,"unit_price":0}]', 0
          FROM generate_series(1, 2500) AS i RETURNING seats)
        UPDATE shows SET held_seats = held_seats + (SELECT sum(seats) FROM inserted) WHERE id = $1`,
       [show.id],

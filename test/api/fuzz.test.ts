@@ -169,6 +169,42 @@ const showFields = fc.record(
     section: fc.oneof(fc.constantFrom('Stalls'), text, anyValue),
     allow_split: fc.oneof(fc.boolean(), anyValue),
     customer_ref: fc.oneof(text, anyValue),
+    // Ticket types: the bodies that hold them and the ones that define them.
+    tickets: fc.oneof(
+      fc.array(
+        fc.record(
+          {
+            type: fc.oneof(fc.constantFrom('standard', 'adult', 'Standard', ''), text, anyValue),
+            quantity: fc.oneof(fc.integer({ min: -1, max: 6 }), number, anyValue),
+          },
+          { requiredKeys: [] },
+        ),
+        { maxLength: 4 },
+      ),
+      anyValue,
+    ),
+    currency: fc.oneof(fc.constantFrom('EUR', 'XYZ', 'eur', 'EURO'), text, anyValue),
+    ticket_types: fc.oneof(
+      fc.array(
+        fc.record(
+          {
+            code: fc.oneof(fc.constantFrom('standard', 'adult', 'Adult', '-x'), text, anyValue),
+            name: fc.oneof(text, anyValue),
+            price: fc.oneof(fc.integer({ min: -1, max: 1_000_000_001 }), number, anyValue),
+            category_prices: fc.oneof(fc.dictionary(fc.constantFrom('premium', 'standard', 'vip'), number), anyValue),
+            categories: fc.oneof(fc.array(fc.constantFrom('premium', 'standard', 'vip')), anyValue),
+            max_per_booking: fc.oneof(number, fc.constant(null), anyValue),
+            available_from: fc.oneof(fc.constant('2031-01-01T00:00:00Z'), fc.constant(null), anyValue),
+            available_until: fc.oneof(fc.constant('2030-01-01T00:00:00Z'), fc.constant(null), anyValue),
+            requires_code: fc.oneof(fc.boolean(), anyValue),
+            retired: fc.oneof(fc.constant(true), anyValue),
+          },
+          { requiredKeys: [] },
+        ),
+        { maxLength: 3 },
+      ),
+      anyValue,
+    ),
     late_confirm: fc.oneof(fc.constantFrom('refuse', 'reclaim'), anyValue),
     max_seats_per_customer: fc.oneof(number, fc.constant(null), anyValue),
     sales_start: fc.oneof(

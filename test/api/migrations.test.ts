@@ -136,6 +136,7 @@ describe('a database migrated at 416a59a', () => {
       '1765000000000_baseline',
       '1765100000000_outbox-seat-changes-by-show',
       '1765200000000_ticket-types',
+      '1765300000000_booking-lines',
     ]);
 
     const fresh = await emptyDatabase();
@@ -160,6 +161,12 @@ describe('a database migrated at 416a59a', () => {
         headers: admin,
       });
       expect(confirm.statusCode, confirm.body).toBe(200);
+      // Held before prices existed: one line of the show's first type, at no price.
+      expect(confirm.json()).toMatchObject({
+        currency: 'EUR',
+        lines: [{ type: 'standard', name: 'Admission', quantity: 3, unit_price: 0 }],
+        total: 0,
+      });
       // Made before prices existed: in EUR, with the one free type every show without types has.
       expect((await app.inject({ method: 'GET', url: `/api/shows/${ga}` })).json()).toMatchObject({
         available_seats: 5,

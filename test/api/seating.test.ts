@@ -320,7 +320,9 @@ describe('the database keeps every seat in at most one live booking', () => {
     // A buggy API process that believes S-A-1 free: the group holds nothing.
     const { rows: results } = await ctx.pool.query(
       `SELECT outcome, id FROM core.hold_seats($1, 60, NULL, 0, $2, ARRAY[$3::uuid], ARRAY[1], ARRAY[0], ARRAY[1], ARRAY['S-A-1'],
-                                         ARRAY[sha256('x')], ARRAY[NULL::text], NULL, NULL, NULL, NULL, NULL)`,
+                                         ARRAY[sha256('x')], ARRAY[NULL::text], NULL, NULL, NULL, NULL, NULL, 0,
+                                         ARRAY['[{"type":"standard","name":"Admission","quantity":1,"unit_price":0}]'::jsonb],
+                                         ARRAY[0])`,
       [show.id, rows[0]!.v, randomUUID()],
     );
     expect(results).toEqual([{ outcome: 'conflict', id: null }]);

@@ -10,6 +10,7 @@ import {
   holdSeats,
   seatStates,
   sqlTests,
+  standardLines,
   statuses,
 } from './support.js';
 
@@ -83,8 +84,9 @@ describe('core.hold_group', () => {
       `SELECT * FROM core.hold_group(p_show => $1, p_ttl_seconds => 60, p_now => $2, p_ids => $3, p_seats => ARRAY[1],
          p_token_hashes => $4, p_customer_refs => ARRAY[NULL]::text[], p_scopes => $5, p_claims => $6,
          p_answer_statuses => ARRAY[201], p_answer_bodies => ARRAY['{"at":"@@now@@","until":"@@expires@@"}'],
-         p_answer_locations => ARRAY['/api/bookings/x'])`,
-      [show, AT, [randomUUID()], [randomBytes(32)], [scope], [claim]],
+         p_answer_locations => ARRAY['/api/bookings/x'], p_types_version => 0, p_lines => $7::jsonb[],
+         p_totals => ARRAY[0])`,
+      [show, AT, [randomUUID()], [randomBytes(32)], [scope], [claim], [JSON.stringify(standardLines(1))]],
     );
     const { rows } = await db().query('SELECT status_code, body, location FROM idempotency_keys WHERE claim_id = $1', [
       claim,
@@ -102,11 +104,13 @@ describe('core.hold_groups', () => {
       `SELECT request, outcome, show_id FROM core.hold_groups(p_shows => $1, p_group_ends => ARRAY[2, 3],
          p_ttl_seconds => 60, p_ids => $2, p_seats => ARRAY[1, 1, 1], p_token_hashes => $3,
          p_customer_refs => ARRAY[NULL, NULL, NULL]::text[], p_scopes => NULL, p_claims => NULL,
-         p_answer_statuses => NULL, p_answer_bodies => NULL, p_answer_locations => NULL)`,
+         p_answer_statuses => NULL, p_answer_bodies => NULL, p_answer_locations => NULL,
+         p_types_versions => ARRAY[0, 0], p_lines => $4::jsonb[], p_totals => ARRAY[0, 0, 0])`,
       [
         [a, b],
         [randomUUID(), randomUUID(), randomUUID()],
         [randomBytes(32), randomBytes(32), randomBytes(32)],
+        [1, 1, 1].map((seats) => JSON.stringify(standardLines(seats))),
       ],
     );
     expect(rows).toEqual([

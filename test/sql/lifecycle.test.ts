@@ -13,6 +13,7 @@ import {
   holdSeats,
   seatStates,
   sqlTests,
+  standardLines,
   statuses,
 } from './support.js';
 
@@ -143,9 +144,10 @@ describe('the triggers of bookings', () => {
     expect(error.message).toMatch(/cannot go from CANCELLED to PENDING/);
     const created = await failure(db(), () =>
       db().query(
-        `INSERT INTO bookings (id, show_id, seats, status, hold_token_hash, created_at, expires_at, updated_at)
-         VALUES (gen_random_uuid(), $1, 1, 'EXPIRED', $2, $3, $4, $3)`,
-        [show, Buffer.alloc(32), AT, at(1)],
+        `INSERT INTO bookings (id, show_id, seats, status, hold_token_hash, created_at, expires_at, updated_at,
+                               currency, lines, total)
+         VALUES (gen_random_uuid(), $1, 1, 'EXPIRED', $2, $3, $4, $3, 'EUR', $5, 0)`,
+        [show, Buffer.alloc(32), AT, at(1), JSON.stringify(standardLines(1))],
       ),
     );
     expect(created.message).toMatch(/cannot be created EXPIRED/);

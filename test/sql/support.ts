@@ -76,18 +76,45 @@ export interface HoldRow {
   expires_at: Date | null;
 }
 
+/** What a hold of `seats` of the default type sells, as the API prices it (free). */
+export const standardLines = (seats: number) => [
+  { type: 'standard', name: 'Admission', quantity: seats, unit_price: 0 },
+];
+
+/** The version of the show's ticket types: what a statement priced at it passes. */
+export async function typesVersion(db: pg.Client, show: string): Promise<number> {
+  const { rows } = await db.query<{ v: number }>('SELECT ticket_types_version AS v FROM shows WHERE id = $1', [show]);
+  return rows[0]?.v ?? 0;
+}
+
+export interface HoldOptions {
+  now?: string;
+  ttl?: number;
+  refs?: (string | null)[];
+  /** Each request's lines (default: its seats of the standard type, free) and totals (default 0). */
+  lines?: object[][];
+  totals?: number[];
+  /** The ticket types' version the requests were priced at (default: the show's). */
+  typesVersion?: number;
+}
+
+export interface TypedHoldRow extends HoldRow {
+  ticket_type: string | null;
+}
+
 /** A general-admission hold group (core.hold_group) of requests for `seats` each, judged at `now`. */
 export async function holdGroup(
   db: pg.Client,
   show: string,
   seats: number[],
-  options: { now?: string; ttl?: number; refs?: (string | null)[] } = {},
-): Promise<HoldRow[]> {
-  const { rows } = await db.query<HoldRow>(
-    `SELECT request, outcome, available, reclaimed, allowed, id, status, expires_at
+  options: HoldOptions = {},
+): Promise<TypedHoldRow[]> {
+  const { rows } = await db.query<TypedHoldRow>(
+    `SELECT request, outcome, available, reclaimed, allowed, ticket_type, id, status, expires_at
      FROM core.hold_group(p_show => $1, p_ttl_seconds => $2, p_now => $3, p_ids => $4, p_seats => $5,
                           p_token_hashes => $6, p_customer_refs => $7, p_scopes => NULL, p_claims => NULL,
-                          p_answer_statuses => NULL, p_answer_bodies => NULL, p_answer_locations => NULL)`,
+                          p_answer_statuses => NULL, p_answer_bodies => NULL, p_answer_locations => NULL,
+                          p_types_version => $8, p_lines => $9::jsonb[], p_totals => $10)`,
     [
       show,
       options.ttl ?? 120,
@@ -96,12 +123,15 @@ export async function holdGroup(
       seats,
       seats.map(() => randomBytes(32)),
       options.refs ?? seats.map(() => null),
+      options.typesVersion ?? (await typesVersion(db, show)),
+      (options.lines ?? seats.map(standardLines)).map((lines) => JSON.stringify(lines)),
+      options.totals ?? seats.map(() => 0),
     ],
   );
   return rows;
 }
 
-export interface SeatHoldRow extends HoldRow {
+export interface SeatHoldRow extends TypedHoldRow {
   version_before: string;
   version_after: string;
   freed: number[] | null;
@@ -113,19 +143,20 @@ export async function holdSeats(
   db: pg.Client,
   show: string,
   chosen: number[][],
-  options: { now?: string; ttl?: number; refs?: (string | null)[]; mapVersion?: number; version?: string } = {},
+  options: HoldOptions & { mapVersion?: number; version?: string } = {},
 ): Promise<SeatHoldRow[]> {
   const state = await db.query<{ version: string; map_version: number }>(
     'SELECT seat_version::text AS version, seat_map_version AS map_version FROM shows WHERE id = $1',
     [show],
   );
   const { rows } = await db.query<SeatHoldRow>(
-    `SELECT request, outcome, available, reclaimed, allowed, id, status, expires_at, version_before::text,
+    `SELECT request, outcome, available, reclaimed, allowed, ticket_type, id, status, expires_at, version_before::text,
             version_after::text, freed, seat_ids
      FROM core.hold_seats(p_show => $1, p_ttl_seconds => $2, p_now => $3, p_map_version => $4, p_version => $5,
                           p_ids => $6, p_counts => $7, p_seat_nos => $8, p_seat_requests => $9, p_seat_ids => $10,
                           p_token_hashes => $11, p_customer_refs => $12, p_scopes => NULL, p_claims => NULL,
-                          p_answer_statuses => NULL, p_answer_bodies => NULL, p_answer_locations => NULL)`,
+                          p_answer_statuses => NULL, p_answer_bodies => NULL, p_answer_locations => NULL,
+                          p_types_version => $13, p_lines => $14::jsonb[], p_totals => $15)`,
     [
       show,
       options.ttl ?? 120,
@@ -139,6 +170,9 @@ export async function holdSeats(
       chosen.flat().map((seatNo) => `S-?-${seatNo}`),
       chosen.map(() => randomBytes(32)),
       options.refs ?? chosen.map(() => null),
+      options.typesVersion ?? (await typesVersion(db, show)),
+      (options.lines ?? chosen.map((seatNos) => standardLines(seatNos.length))).map((lines) => JSON.stringify(lines)),
+      options.totals ?? chosen.map(() => 0),
     ],
   );
   return rows;

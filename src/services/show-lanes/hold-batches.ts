@@ -1,10 +1,17 @@
 import type { Pool } from '../../adapters/postgres/pool.js';
 import type { Logger } from '../../logger.js';
-import type { BookingRepository, GroupHold, GroupHoldResult } from '../../repositories/booking.repository.js';
+import type {
+  BookingRepository,
+  CatalogueVersion,
+  GroupHold,
+  GroupHoldResult,
+} from '../../repositories/booking.repository.js';
 
 interface ReadyGroup {
   showId: string;
   holds: GroupHold[];
+  /** The show's ticket types the holds were priced with. */
+  catalogue: CatalogueVersion;
   resolve(results: GroupHoldResult[]): void;
   reject(error: unknown): void;
 }
@@ -32,9 +39,9 @@ export class HoldBatches {
   constructor(private readonly options: HoldBatchesOptions) {}
 
   /** The group's results, decided alone or in a batch with other shows' groups, committed either way. */
-  hold(showId: string, holds: GroupHold[]): Promise<GroupHoldResult[]> {
+  hold(showId: string, holds: GroupHold[], catalogue: CatalogueVersion): Promise<GroupHoldResult[]> {
     return new Promise((resolve, reject) => {
-      this.ready.push({ showId, holds, resolve, reject });
+      this.ready.push({ showId, holds, catalogue, resolve, reject });
       if (this.inFlight < this.options.maxStatements) this.sendReady();
     });
   }
@@ -66,7 +73,9 @@ export class HoldBatches {
     await Promise.all(
       batch.map(async (group) => {
         try {
-          group.resolve(await bookings.holdGroup(pool, group.showId, group.holds, holdTtlSeconds, null));
+          group.resolve(
+            await bookings.holdGroup(pool, group.showId, group.holds, holdTtlSeconds, null, group.catalogue),
+          );
         } catch (error) {
           group.reject(error);
         }

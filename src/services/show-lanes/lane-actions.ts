@@ -5,7 +5,7 @@ import { AppError } from '../../errors.js';
 import type { BookingRepository, LateOutcome, Move } from '../../repositories/booking.repository.js';
 import type { ShowLock } from '../../repositories/show.repository.js';
 import type { IdempotencyClaim, IdempotencyService } from '../idempotency.service.js';
-import { gateError, type ActionRequest, type GroupTally } from './requests.js';
+import { gateError, type ActionRequest, type GateResult, type GroupTally } from './requests.js';
 import type { SeatedHolds } from './seated-holds.js';
 
 export interface LaneActionsOptions {
@@ -180,7 +180,13 @@ export class LaneActions {
       request.outcome =
         result?.outcome === 'confirmed' || result?.booking.status === 'CONFIRMED'
           ? { value: result.booking }
-          : { error: lateRefusal(result?.outcome ?? 'seats_taken', result?.allowed ?? null, show) };
+          : {
+              error: lateRefusal(result?.outcome ?? 'seats_taken', {
+                allowed: result?.allowed ?? null,
+                salesStart: show.salesStart,
+                ticketType: result?.ticketType ?? null,
+              }),
+            };
     }
   }
 
@@ -232,7 +238,7 @@ export class LaneActions {
 }
 
 /** Why a late confirm was refused, as the client is answered. */
-function lateRefusal(outcome: Exclude<LateOutcome, 'confirmed'>, allowed: number | null, show: ShowLock): AppError {
+function lateRefusal(outcome: Exclude<LateOutcome, 'confirmed'>, result: GateResult): AppError {
   switch (outcome) {
     case 'seats_taken':
       return new AppError('hold_expired', 'The hold has expired and its seats are no longer all free', {
@@ -247,7 +253,8 @@ function lateRefusal(outcome: Exclude<LateOutcome, 'confirmed'>, allowed: number
     case 'show_started':
     case 'sales_not_open':
     case 'sales_closed':
+    case 'type_not_on_sale':
     case 'show_not_found':
-      return gateError(outcome, { allowed, salesStart: show.salesStart });
+      return gateError(outcome, result);
   }
 }

@@ -1,6 +1,7 @@
 import type { Booking } from '../../domain/booking.js';
 import type { CustomerAction } from '../../domain/booking-lifecycle.js';
 import type { BestAvailable } from '../../domain/seat-allocator.js';
+import type { TicketAsk } from '../../domain/ticket-types.js';
 import { AppError } from '../../errors.js';
 import type { GateOutcome } from '../../repositories/booking.repository.js';
 import type { Recorder } from '../idempotency.service.js';
@@ -19,6 +20,8 @@ export type SeatAsk = { seatIds: string[] } | { best: BestAvailable };
 /** What a hold asks for. */
 export interface HoldSpec {
   seats: number;
+  /** The tickets by type; absent: `seats` of the show's first type. */
+  tickets?: TicketAsk[] | undefined;
   /** On a seated show. */
   seating?: SeatAsk | undefined;
   /** The storefront's customer (per-customer limits). */
@@ -66,8 +69,15 @@ export interface GroupTally {
 export const unavailable = () =>
   new AppError('service_unavailable', 'The request could not be completed; retry shortly');
 
+/** What a sale's refusal says beside its outcome. */
+export interface GateResult {
+  allowed: number | null;
+  salesStart: Date | null;
+  ticketType: string | null;
+}
+
 /** The answer to a sale refused by its gate (core.hold_gate) or by its customer's limit (core.decide_holds). */
-export function gateError(outcome: GateOutcome, result: { allowed: number | null; salesStart: Date | null }): AppError {
+export function gateError(outcome: GateOutcome, result: GateResult): AppError {
   switch (outcome) {
     case 'show_started':
       return new AppError('show_started', 'Seats can no longer be held for this show');
@@ -81,6 +91,10 @@ export function gateError(outcome: GateOutcome, result: { allowed: number | null
       });
     case 'sales_closed':
       return new AppError('sales_closed', 'Sales for this show have closed');
+    case 'type_not_on_sale':
+      return new AppError('type_not_on_sale', `"${result.ticketType}" is not on sale now`, {
+        ticket_type: result.ticketType,
+      });
     case 'customer_ref_required':
       return new AppError('validation_failed', 'This show limits seats per customer: send customer_ref', {
         errors: [{ path: 'body/customer_ref', message: 'is required on this show' }],

@@ -2,6 +2,15 @@ import { withTransaction, type Pool, type PoolClient } from '../../adapters/post
 import { newBookingId, type Booking } from '../../domain/booking.js';
 import { allocateBestAvailable, type BestAvailable } from '../../domain/seat-allocator.js';
 import { unknownSeats, type SeatPlan } from '../../domain/seat-map.js';
+import {
+  categoriesFor,
+  checkTickets,
+  defaultTickets,
+  priceHold,
+  type Catalogue,
+  type PricedHold,
+  type TicketAsk,
+} from '../../domain/ticket-types.js';
 import { AppError } from '../../errors.js';
 import {
   DB_EXPIRES,
@@ -13,6 +22,7 @@ import type { DbInstant, ShowRepository } from '../../repositories/show.reposito
 import { hashSecret, newTokens } from '../../secrets.js';
 import type { IdempotencyService } from '../idempotency.service.js';
 import type { SeatPlans } from '../seat-plans.service.js';
+import type { ShowCatalogues } from '../show-catalogues.service.js';
 import { ShowSeats } from './show-seats.js';
 import {
   gateError,
@@ -36,10 +46,11 @@ export interface SeatedHoldsOptions {
   idempotency: IdempotencyService;
   holdTtlSeconds: number;
   plans: SeatPlans;
+  catalogues: ShowCatalogues;
 }
 
 /** A seated request as one plan reads it: its seats by number, the best available, or why neither. */
-type Resolved = { seatNos: number[] } | { best: BestAvailable } | { error: AppError };
+type Resolved = { seatNos: number[] } | { best: BestAvailable } | { error: AppError; ofTypes?: true };
 
 /**
  * The holds of a seated show's group. The seats of each request are chosen here, in arrival order,
@@ -94,15 +105,16 @@ export class SeatedHolds {
     now: DbInstant | null,
     tally: GroupTally,
   ): Promise<Booking[]> {
-    const { plans } = this.options;
+    const { plans, catalogues } = this.options;
     const held: Booking[] = [];
     let plan = await plans.get(showId);
+    let catalogue = await catalogues.get(showId);
     /** Whether the plan was read from the database during this group. */
     let planIsCurrent = false;
     let pending = holds;
     try {
       for (let attempt = 1; pending.length > 0; attempt++) {
-        if (!plan) {
+        if (!plan || !catalogue) {
           for (const request of pending) request.outcome = { error: new AppError('show_not_found') };
           break;
         }
@@ -110,8 +122,8 @@ export class SeatedHolds {
           for (const request of pending) request.outcome = { error: unavailable() };
           break;
         }
-        const resolved = pending.map((request) => resolve(plan!, request.seating!));
-        if (!planIsCurrent && resolved.some((ask) => 'error' in ask)) {
+        const resolved = pending.map((request) => typed(catalogue!, plan!, request));
+        if (!planIsCurrent && resolved.some((ask) => 'error' in ask && !ask.ofTypes)) {
           // A seat id, category or section this plan does not know may be one a new map added
           // through another process: read the map again before answering 400.
           const current = await plans.reload(showId);
@@ -130,6 +142,7 @@ export class SeatedHolds {
           return false;
         });
         const asks = resolved.filter((ask): ask is Exclude<Resolved, { error: AppError }> => !('error' in ask));
+        const tickets = pending.map((request) => ticketsOf(catalogue!, request));
         if (pending.length === 0) break;
 
         const seats = await this.seatsOf(db, showId, plan);
@@ -149,8 +162,15 @@ export class SeatedHolds {
           refusals.set(request, seatNos);
           return [];
         });
+        // Priced on the seats chosen, in the order the tickets take them: the seats asked for as
+        // asked, the best available left to right. Their categories are ones the types are sold in.
+        const priced = chosen.map((seatNos, index) => {
+          const ask = asks[index]!;
+          const order = 'seatNos' in ask && seatNos.length > 0 ? ask.seatNos : seatNos;
+          return seatNos.length === 0 ? NOT_HELD : priceOn(catalogue!, plan!, tickets[index]!, order);
+        });
         const tokens = newTokens(pending.length);
-        const requests = this.statementRequests(showId, plan, pending, chosen, tokens);
+        const requests = this.statementRequests(showId, plan, catalogue, pending, chosen, priced, tokens);
         const results = await this.options.bookings.holdSeats(
           db,
           showId,
@@ -158,8 +178,14 @@ export class SeatedHolds {
           requests,
           this.options.holdTtlSeconds,
           now,
+          catalogue,
         );
         const first = results[0]!;
+        if (first.outcome === 'types_changed') {
+          chosen.forEach((seatNos) => seats.release(seatNos));
+          catalogue = await catalogues.reload(showId);
+          continue;
+        }
         if (first.outcome === 'map_changed') {
           this.showSeats.delete(showId);
           plan = await plans.reload(showId);
@@ -228,12 +254,14 @@ export class SeatedHolds {
             case 'stale':
             case 'conflict':
             case 'map_changed':
+            case 'types_changed':
               throw new Error(`hold_seats answered ${outcome} for one request of a group`);
             case 'show_started':
             case 'taken_over':
             case 'show_not_found':
             case 'sales_not_open':
             case 'sales_closed':
+            case 'type_not_on_sale':
             case 'customer_ref_required':
             case 'customer_limit':
               request.outcome = { error: gateError(outcome, result) };
@@ -254,8 +282,10 @@ export class SeatedHolds {
   private statementRequests(
     showId: string,
     plan: SeatPlan,
+    catalogue: Catalogue,
     pending: HoldRequest[],
     chosen: number[][],
+    priced: PricedHold[],
     tokens: string[],
   ): SeatGroupHold[] {
     const { idempotency } = this.options;
@@ -263,6 +293,7 @@ export class SeatedHolds {
       const id = newBookingId(showId);
       const seatNos = chosen[index]!;
       const seatIds = seatNos.map((seatNo) => plan.seatId(seatNo));
+      const { lines, total } = priced[index]!;
       const { recorder } = request;
       const provisional = {
         booking: withCustomer(
@@ -270,6 +301,9 @@ export class SeatedHolds {
             id,
             show_id: showId,
             seats: seatNos.length,
+            currency: catalogue.currency,
+            lines,
+            total,
             seat_ids: seatIds,
             status: 'PENDING' as const,
             created_at: DB_NOW,
@@ -284,6 +318,8 @@ export class SeatedHolds {
         id,
         seatNos,
         seatIds,
+        lines,
+        total,
         tokenHash: hashSecret(tokens[index]!),
         customerRef: request.customerRef,
         answer:
@@ -314,6 +350,63 @@ export class SeatedHolds {
       seats.apply(states);
     }
     return seats;
+  }
+}
+
+/** What a request that holds nothing is written with (the statement inserts no booking for it). */
+const NOT_HELD: PricedHold = { lines: [], total: 0 };
+
+/** The tickets a request asks for: as named, or its seats of the show's first type. */
+function ticketsOf(catalogue: Catalogue, request: HoldRequest): TicketAsk[] {
+  return request.tickets ?? defaultTickets(catalogue, request.seats);
+}
+
+/** The category of a seat of the plan. */
+function categoryOf(plan: SeatPlan, seatNo: number): string {
+  return plan.rows[plan.rowIndexOf(seatNo)]!.category;
+}
+
+/** The tickets priced on their seats, in the order given. */
+function priceOn(catalogue: Catalogue, plan: SeatPlan, tickets: TicketAsk[], seatNos: readonly number[]): PricedHold {
+  return priceHold(catalogue, tickets, {
+    ids: seatNos.map((seatNo) => plan.seatId(seatNo)),
+    categories: seatNos.map((seatNo) => categoryOf(plan, seatNo)),
+  });
+}
+
+/**
+ * What a request asks for, read on `plan` with its ticket types: unknown seats, categories or
+ * sections are 400, and so is an unknown type; a type it may not have is refused (checkTickets), as
+ * is a seat asked for in a category its type is not sold in; the best available is looked for only
+ * where every type asked for is sold.
+ */
+function typed(catalogue: Catalogue, plan: SeatPlan, request: HoldRequest): Resolved {
+  const ask = resolve(plan, request.seating!);
+  if ('error' in ask) return ask;
+  const tickets = ticketsOf(catalogue, request);
+  try {
+    checkTickets(catalogue, tickets);
+    if ('seatNos' in ask) {
+      priceOn(catalogue, plan, tickets, ask.seatNos);
+      return ask;
+    }
+    const categories = categoriesFor(catalogue, tickets);
+    if (categories === null) return ask;
+    const { category } = ask.best;
+    if (category !== undefined && !categories.includes(category)) {
+      const offender = tickets.find(({ type: code }) => {
+        const soldIn = catalogue.types.find((type) => type.code === code)?.categories;
+        return soldIn != null && !soldIn.includes(category);
+      })!;
+      throw new AppError('type_not_in_category', `"${offender.type}" is not sold in ${category}`, {
+        ticket_type: offender.type,
+        category,
+      });
+    }
+    return { best: { ...ask.best, categories } };
+  } catch (error) {
+    if (error instanceof AppError) return { error, ofTypes: true };
+    throw error;
   }
 }
 
@@ -354,7 +447,7 @@ function choose(seats: ShowSeats, plan: SeatPlan, ask: Exclude<Resolved, { error
   // than `count` together means no block there, and 0 means no free seat at all.
   const seatNos = allocateBestAvailable(plan.rows, seats.free, seats.longestRuns(), best);
   if (seatNos) return seatNos;
-  const available = seats.freeIn(best.category, best.section);
+  const available = seats.freeIn(best);
   return new AppError(
     'sold_out',
     available >= best.count

@@ -9,6 +9,7 @@ import { AppError } from '../../errors.js';
 import type { IdempotencyService, Recorder } from '../idempotency.service.js';
 import type { ShowVersions } from '../show-versions.service.js';
 import type { SeatPlans } from '../seat-plans.service.js';
+import type { ShowCatalogues } from '../show-catalogues.service.js';
 import { GeneralAdmissionHolds } from './general-admission-holds.js';
 import { HoldBatches } from './hold-batches.js';
 import { LaneActions } from './lane-actions.js';
@@ -58,6 +59,8 @@ export interface ShowLanesOptions {
   onGroupCommitted: GroupCommitted;
   /** Each show's seating. */
   plans: SeatPlans;
+  /** Each show's ticket types, which holds are priced with. */
+  catalogues: ShowCatalogues;
   /** Told of every show a group changed, so that this process's reads of it are never older than its writes. */
   showVersions: ShowVersions;
   metrics?: Metrics | undefined;
@@ -90,7 +93,7 @@ export class ShowLanes {
   private readonly actions: LaneActions;
 
   constructor(private readonly options: ShowLanesOptions) {
-    const { pool, shows, bookings, idempotency, holdTtlSeconds, plans, metrics, logger } = options;
+    const { pool, shows, bookings, idempotency, holdTtlSeconds, plans, catalogues, metrics, logger } = options;
     this.queue = new ShowQueue<LaneRequest>({
       maxGroupSize: options.maxGroupSize,
       maxWaiting: options.maxWaiting,
@@ -101,8 +104,8 @@ export class ShowLanes {
       clock: options.clock,
     });
     const batches = new HoldBatches({ pool, bookings, holdTtlSeconds, maxStatements: options.maxStatements, logger });
-    this.generalAdmission = new GeneralAdmissionHolds({ bookings, idempotency, holdTtlSeconds, batches });
-    this.seated = new SeatedHolds({ pool, shows, bookings, idempotency, holdTtlSeconds, plans });
+    this.generalAdmission = new GeneralAdmissionHolds({ bookings, catalogues, idempotency, holdTtlSeconds, batches });
+    this.seated = new SeatedHolds({ pool, shows, bookings, idempotency, holdTtlSeconds, plans, catalogues });
     this.actions = new LaneActions({
       bookings,
       idempotency,

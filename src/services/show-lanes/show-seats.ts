@@ -1,3 +1,4 @@
+import { isCandidate, type BestAvailable } from '../../domain/seat-allocator.js';
 import type { SeatPlan } from '../../domain/seat-map.js';
 import type { SeatStates } from '../../repositories/show.repository.js';
 
@@ -119,12 +120,10 @@ export class ShowSeats {
   }
 
   /** Free seats in the rows a request may take from. */
-  freeIn(category: string | undefined, section: string | undefined): number {
+  freeIn(request: Pick<BestAvailable, 'category' | 'categories' | 'section'>): number {
     let count = 0;
     this.plan.rows.forEach((row, index) => {
-      if ((category === undefined || row.category === category) && (section === undefined || row.section === section)) {
-        count += this.rowFree[index]!;
-      }
+      if (isCandidate(row, request)) count += this.rowFree[index]!;
     });
     return count;
   }
