@@ -3349,6 +3349,7 @@ export interface paths {
                              * @description UUID, canonical form
                              */
                             show_id: string;
+                            currency: string;
                             seats: {
                                 total: number;
                                 /** @description On sale now: not held by an unexpired hold, sold or blocked */
@@ -3357,6 +3358,20 @@ export interface paths {
                                 held: number;
                                 sold: number;
                                 blocked: number;
+                            };
+                            /** @description The totals of the confirmed bookings, in the currency's minor unit */
+                            revenue: number;
+                            /** @description Every ticket type of the show, retired ones too, in order */
+                            by_type: {
+                                [key: string]: {
+                                    name: string;
+                                    /** @description Tickets of the type in live holds */
+                                    held: number;
+                                    /** @description Tickets of the type in confirmed bookings */
+                                    sold: number;
+                                    /** @description What its confirmed tickets were sold for */
+                                    revenue: number;
+                                };
                             };
                             /** @description Assigned seating only */
                             by_category?: {

@@ -132,7 +132,19 @@ const SeatCounts = Type.Object({
 /** GET /api/shows/:id/summary: the show's seats and bookings, from one snapshot. */
 export const ShowSummary = Type.Object({
   show_id: Uuid,
+  currency: Type.String(),
   seats: SeatCounts,
+  revenue: Type.Integer({ description: "The totals of the confirmed bookings, in the currency's minor unit" }),
+  by_type: Type.Record(
+    Type.String(),
+    Type.Object({
+      name: Type.String(),
+      held: Type.Integer({ description: 'Tickets of the type in live holds' }),
+      sold: Type.Integer({ description: 'Tickets of the type in confirmed bookings' }),
+      revenue: Type.Integer({ description: 'What its confirmed tickets were sold for' }),
+    }),
+    { description: 'Every ticket type of the show, retired ones too, in order' },
+  ),
   by_category: Type.Optional(Type.Record(Type.String(), SeatCounts, { description: 'Assigned seating only' })),
   bookings: Type.Object({
     pending: Type.Integer({ description: 'Live holds' }),

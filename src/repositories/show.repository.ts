@@ -498,8 +498,19 @@ export class ShowRepository {
                 count(*) FILTER (WHERE b.status = 'CANCELLED')::int AS cancelled,
                 count(*) FILTER (WHERE b.status = 'CONFIRMED' AND b.comp)::int AS comps
          FROM (SELECT core.status_at(status, expires_at, statement_timestamp()) AS status, comp
-               FROM bookings WHERE show_id = $1) b)
-       SELECT s.id AS show_id,
+               FROM bookings WHERE show_id = $1) b),
+       -- Tickets by type in the bookings that hold seats (H) or sold them (S), as the lifecycle
+       -- says of each status (a lapsed hold's status is EXPIRED, which has none).
+       sold_lines AS (
+         SELECT l.line->>'type' AS type, bs.seat_state,
+                sum((l.line->>'quantity')::int)::int AS quantity,
+                sum((l.line->>'quantity')::bigint * (l.line->>'unit_price')::bigint) AS amount
+         FROM bookings b
+         JOIN core.booking_statuses bs ON bs.status = core.status_at(b.status, b.expires_at, statement_timestamp())
+         CROSS JOIN LATERAL jsonb_array_elements(b.lines) AS l(line)
+         WHERE b.show_id = $1 AND bs.seat_state IN ('H', 'S')
+         GROUP BY 1, 2)
+       SELECT s.id AS show_id, s.currency,
               jsonb_build_object(
                 'total', s.total_seats,
                 'free', s.total_seats - s.held_seats - s.confirmed_seats - s.blocked_seats
@@ -518,6 +529,16 @@ export class ShowRepository {
                 WHERE c.show_id = s.id)
               END AS by_category,
               (SELECT to_jsonb(counts) FROM counts) AS bookings,
+              (SELECT coalesce(sum(sl.amount) FILTER (WHERE sl.seat_state = 'S'), 0)::float8 FROM sold_lines sl) AS revenue,
+              (SELECT jsonb_object_agg(t.code, jsonb_build_object(
+                        'name', t.name,
+                        'held', coalesce((SELECT sum(sl.quantity) FROM sold_lines sl
+                                          WHERE sl.type = t.code AND sl.seat_state = 'H'), 0),
+                        'sold', coalesce((SELECT sum(sl.quantity) FROM sold_lines sl
+                                          WHERE sl.type = t.code AND sl.seat_state = 'S'), 0),
+                        'revenue', coalesce((SELECT sum(sl.amount) FROM sold_lines sl
+                                             WHERE sl.type = t.code AND sl.seat_state = 'S'), 0)) ORDER BY t.position)
+               FROM ticket_types t WHERE t.show_id = s.id) AS by_type,
               statement_timestamp() AS at
        FROM shows s WHERE s.id = $1`,
       [id],

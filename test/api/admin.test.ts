@@ -724,7 +724,11 @@ describe('GET /api/shows/:id/summary', () => {
     const body = await summary(show.id);
     expect(body).toEqual({
       show_id: show.id,
+      currency: 'EUR',
       seats: { total: 10, free: 2, held: 2, sold: 4, blocked: 2 },
+      // One free type: tickets counted, no revenue.
+      revenue: 0,
+      by_type: { standard: { name: 'Admission', held: 2, sold: 4, revenue: 0 } },
       bookings: { pending: 1, confirmed: 2, expired: 0, cancelled: 1, comps: 1 },
       at: expect.any(String),
     });
@@ -739,7 +743,10 @@ describe('GET /api/shows/:id/summary', () => {
     expect((await api.comp(show.id, { seat_ids: ['Stalls-B-4'] })).statusCode).toBe(201);
     expect(await summary(show.id)).toEqual({
       show_id: show.id,
+      currency: 'EUR',
       seats: { total: 8, free: 4, held: 1, sold: 2, blocked: 1 },
+      revenue: 0,
+      by_type: { standard: { name: 'Admission', held: 1, sold: 2, revenue: 0 } },
       by_category: {
         premium: { total: 4, free: 2, held: 1, sold: 0, blocked: 1 },
         standard: { total: 4, free: 2, held: 0, sold: 2, blocked: 0 },

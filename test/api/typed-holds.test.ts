@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventFromRow, type OutboxRow } from '../../src/domain/events.js';
 import { startTestApp, type TestContext } from '../helpers.js';
-import { Api, futureIso } from '../support/api.js';
+import { Api, created, futureIso } from '../support/api.js';
 
 // Holds by ticket type: each priced when it is held, the price frozen with the booking.
 let ctx: TestContext;
@@ -46,6 +46,17 @@ describe('a hold of tickets by type (general admission)', () => {
     expect(await api.held(show.id, { tickets: [{ type: 'adult', quantity: 1 }] })).toMatchObject({
       lines: [{ type: 'adult', quantity: 1, unit_price: 5000 }],
       total: 5000,
+    });
+
+    // The box office: per type, tickets held and sold, and what the sold ones brought.
+    expect(created(await api.summary(show.id), 200)).toMatchObject({
+      currency: 'GBP',
+      revenue: 11500,
+      by_type: {
+        adult: { name: 'Adult', held: 1, sold: 2, revenue: 9000 },
+        child: { name: 'Child', held: 0, sold: 1, revenue: 2500 },
+        fan: { name: 'Fan presale', held: 0, sold: 0, revenue: 0 },
+      },
     });
 
     const { rows } = await ctx.pool.query<OutboxRow>(
