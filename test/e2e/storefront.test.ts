@@ -87,15 +87,59 @@ describe('general admission', () => {
     await page.context().close();
   });
 
-  it('asking for more tickets than are left says sold out in words', async () => {
-    await createShow({ title: 'Tiny room', total_seats: 2 });
+  it('offers no more tickets than are left, and says sold out in words when they go meanwhile', async () => {
+    const showId = await createShow({ title: 'Tiny room', total_seats: 2 });
     const page = await newPage();
     await page.goto(`${api.url}/`);
     await page.getByRole('link', { name: /Tiny room/ }).click();
-    await page.getByLabel('Tickets', { exact: true }).selectOption('3');
-    await page.getByRole('button', { name: 'Hold 3 tickets' }).click();
+    const picker = page.getByLabel('Tickets', { exact: true });
+    expect(await picker.locator('option').allTextContents()).toEqual(['1', '2']);
+    // Someone else takes both; this buyer still asks for one.
+    await book(api.url!, showId, { seats: 2 }, false);
+    await page.locator('.availability[data-available="0"]').waitFor({ timeout: 10_000 });
+    await page.getByRole('button', { name: 'Hold 1 ticket' }).click();
     const alert = page.locator('[role=alert][data-code="sold_out"]');
     expect(await text(alert)).toBe('Sold out: there are not enough seats left for your request.');
+    await page.context().close();
+  });
+
+  it('sells tickets by type: a quantity per type with its price, the total as they are chosen, the lines on the hold', async () => {
+    const showId = await createShow({
+      title: 'Family matinee',
+      total_seats: 40,
+      currency: 'EUR',
+      ticket_types: [
+        { code: 'adult', name: 'Adult', price: 4500 },
+        { code: 'child', name: 'Child', price: 2500, max_per_booking: 2 },
+      ],
+    });
+    const page = await newPage();
+    await page.goto(`${api.url}/shows/${showId}`);
+    const adults = page.getByLabel(/^Adult/);
+    const children = page.getByLabel(/^Child/);
+    await children.waitFor();
+    // A child's ticket is capped by its type (2), an adult's by the booking (10).
+    expect(await children.locator('option').allTextContents()).toEqual(['0', '1', '2']);
+    expect(await adults.locator('option').count()).toBe(11);
+    await adults.selectOption('2');
+    await children.selectOption('1');
+    const total = await text(page.locator('.total output'));
+    expect(total.replace(/\s/g, '')).toMatch(/115[.,]00/);
+    await page.getByRole('button', { name: 'Hold 3 tickets' }).click();
+    await page.getByRole('heading', { name: 'Your seats are held' }).waitFor();
+    expect(await page.locator('.lines tbody tr').allTextContents()).toHaveLength(2);
+    expect((await text(page.locator('.booking-total'))).replace(/\s/g, '')).toMatch(/115[.,]00/);
+    const bookings = await adminGet(`/api/shows/${showId}/bookings?status=PENDING`);
+    expect(bookings).toMatchObject([
+      {
+        seats: 3,
+        total: 11500,
+        lines: [
+          { type: 'adult', quantity: 2, unit_price: 4500 },
+          { type: 'child', quantity: 1, unit_price: 2500 },
+        ],
+      },
+    ]);
     await page.context().close();
   });
 });

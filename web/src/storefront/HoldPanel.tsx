@@ -1,7 +1,7 @@
-import type { Show } from '@seat-hold/client';
+import type { Booking, Show } from '@seat-hold/client';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { msUntil } from '../clock.js';
-import { formatCountdown, plural } from '../format.js';
+import { formatCountdown, formatMoney, plural } from '../format.js';
 import type { HoldControls } from './useHold.js';
 
 /** Under this much time left, the countdown turns urgent. */
@@ -61,6 +61,7 @@ export function HoldPanel({ show, controls, onEnded }: { show: Show; controls: H
           <p>
             <span class="seat-list">{seats}</span>
           </p>
+          <Lines booking={booking} />
           <p class="muted">
             Booking number <code>{booking.id}</code>
           </p>
@@ -101,6 +102,7 @@ export function HoldPanel({ show, controls, onEnded }: { show: Show; controls: H
         <>
           <h2 id="hold-title">Your seats are held</h2>
           <p class="seat-list">{seats}</p>
+          <Lines booking={booking} />
           <p>
             <span class="visually-hidden">Time left to pay: </span>
             <span class={`countdown ${left < URGENT_MS ? 'urgent' : ''}`} role="timer" data-ms-left={left}>
@@ -135,5 +137,32 @@ export function HoldPanel({ show, controls, onEnded }: { show: Show; controls: H
         </p>
       )}
     </section>
+  );
+}
+
+/** What the booking sells, at the prices it was held at; nothing for a single free line. */
+function Lines({ booking }: { booking: Booking }) {
+  if (booking.total === 0 && booking.lines.length <= 1) return null;
+  const money = (minor: number) => formatMoney(minor, booking.currency);
+  return (
+    <table class="lines">
+      <tbody>
+        {booking.lines.map((line, index) => (
+          <tr key={index}>
+            <td>
+              {line.quantity} × {line.name}
+              {line.seat_ids ? ` (${line.seat_ids.join(', ')})` : ''}
+            </td>
+            <td class="amount">{money(line.quantity * line.unit_price)}</td>
+          </tr>
+        ))}
+      </tbody>
+      <tfoot>
+        <tr>
+          <th scope="row">Total</th>
+          <td class="amount booking-total">{money(booking.total)}</td>
+        </tr>
+      </tfoot>
+    </table>
   );
 }

@@ -1,7 +1,7 @@
 import type { Show } from '@seat-hold/client';
 import { useCallback, useEffect, useId, useMemo, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { formatDateTime, plural } from '../format.js';
+import { formatDateTime, formatMoney, plural } from '../format.js';
 import { describeError, problemCode, wordsFor } from '../problems.js';
 import { seatState, type SeatMapModel, type SeatRef } from '../seatmap/model.js';
 import { SeatMap } from '../seatmap/SeatMap.js';
@@ -142,6 +142,11 @@ function QuantityPicker({ max, value, onChange }: { max: number; value: number; 
   );
 }
 
+/** A show that sells more than one free type: the buyer picks tickets by type, with prices. */
+function isPriced(show: Show): boolean {
+  return show.ticket_types.length > 1 || show.ticket_types.some((type) => type.price > 0);
+}
+
 function QuantityPurchase({
   show,
   available,
@@ -153,7 +158,12 @@ function QuantityPurchase({
   controls: HoldControls;
   disabled: boolean;
 }) {
-  const [quantity, setQuantity] = useState(1);
+  const [wanted, setQuantity] = useState(1);
+  if (isPriced(show))
+    return <TypedPurchase show={show} available={available} controls={controls} disabled={disabled} />;
+  // Never more than are left (one still, when none are: the answer then says sold out in words).
+  const max = Math.max(1, Math.min(perHold(show), available));
+  const quantity = Math.min(wanted, max);
   return (
     <section class="panel" aria-labelledby="buy-title">
       <h2 id="buy-title">Buy tickets</h2>
@@ -165,13 +175,101 @@ function QuantityPurchase({
           void controls.hold({ seats: quantity });
         }}
       >
-        <QuantityPicker max={perHold(show)} value={quantity} onChange={setQuantity} />
+        <QuantityPicker max={max} value={quantity} onChange={setQuantity} />
         <button type="submit" disabled={disabled || controls.busy}>
           Hold {plural(quantity, 'ticket')}
         </button>
       </form>
-      {available > 0 && available < quantity && <p class="muted">Only {plural(available, 'ticket')} left right now.</p>}
     </section>
+  );
+}
+
+/** Tickets by type: a quantity for each type on sale, never more than are left, and the total. */
+function TypedPurchase({
+  show,
+  available,
+  controls,
+  disabled,
+}: {
+  show: Show;
+  available: number;
+  controls: HoldControls;
+  disabled: boolean;
+}) {
+  const [quantities, setQuantities] = useState<Record<string, number>>({});
+  const limit = Math.min(perHold(show), available);
+  const count = Object.values(quantities).reduce((sum, n) => sum + n, 0);
+  const total = show.ticket_types.reduce((sum, type) => sum + (quantities[type.code] ?? 0) * type.price, 0);
+  const money = (minor: number) => formatMoney(minor, show.currency);
+  return (
+    <section class="panel" aria-labelledby="buy-title">
+      <h2 id="buy-title">Buy tickets</h2>
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          const tickets = show.ticket_types
+            .filter((type) => (quantities[type.code] ?? 0) > 0)
+            .map((type) => ({ type: type.code, quantity: quantities[type.code]! }));
+          if (tickets.length > 0) void controls.hold({ tickets });
+        }}
+      >
+        <ul class="ticket-types">
+          {show.ticket_types.map((type) => {
+            const mine = quantities[type.code] ?? 0;
+            // What this type may still go up to: the seats left after the other types chosen, and its own cap.
+            const max = Math.max(0, Math.min(limit - (count - mine), type.max_per_booking ?? Infinity, type.available));
+            return (
+              <li key={type.code} class="ticket-type">
+                <TypeQuantity
+                  label={type.name}
+                  price={money(type.price)}
+                  max={max}
+                  value={mine}
+                  onChange={(n) => setQuantities({ ...quantities, [type.code]: n })}
+                />
+              </li>
+            );
+          })}
+        </ul>
+        <p class="total">
+          Total <output>{money(total)}</output>
+        </p>
+        <button type="submit" disabled={disabled || controls.busy || count === 0}>
+          Hold {count > 0 ? plural(count, 'ticket') : 'tickets'}
+        </button>
+      </form>
+      {available === 0 && <p class="muted">Sold out right now.</p>}
+    </section>
+  );
+}
+
+function TypeQuantity({
+  label,
+  price,
+  max,
+  value,
+  onChange,
+}: {
+  label: string;
+  price: string;
+  max: number;
+  value: number;
+  onChange: (n: number) => void;
+}) {
+  const id = useId();
+  return (
+    <div class="field">
+      <label for={id}>
+        {label} <span class="price">{price}</span>
+      </label>
+      <select id={id} value={value} onChange={(event) => onChange(Number(event.currentTarget.value))}>
+        {Array.from({ length: Math.max(max, value) + 1 }, (_, n) => n).map((n) => (
+          <option key={n} value={n}>
+            {n}
+          </option>
+        ))}
+      </select>
+    </div>
   );
 }
 
