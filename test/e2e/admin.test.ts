@@ -145,15 +145,39 @@ it('creates a general-admission show, issues a comp, finds it in the bookings, a
   await form.locator('[data-field="start_time"]').fill('2031-06-01T21:30');
   await form.locator('[data-field="seating-general"]').check();
   await form.locator('[data-field="total_seats"]').fill('80');
+  // Two ticket types, priced in pounds.
+  const types = form.locator('[data-panel="ticket-types"]');
+  await types.locator('[data-field="currency"]').fill('GBP');
+  for (const [code, name, price] of [
+    ['adult', 'Adult', '12.50'],
+    ['child', 'Child', '6'],
+  ]) {
+    await types.locator('[data-action="add-type"]').click();
+    const row = types.locator('.ticket-type-row').last();
+    await row.locator('[data-field="type-code"]').fill(code!);
+    await row.locator('[data-field="type-name"]').fill(name!);
+    await row.locator('[data-field="type-price"]').fill(price!);
+  }
   await form.locator('[data-action="create-show"]').click();
   await page.locator('[data-link="created-show"]').click();
   await page.locator('[data-count="free"][data-value="80"]').waitFor();
+  const createdId = (await page.locator('article.on-sale').getAttribute('data-show'))!;
+  const created = (await (await fetch(`${api.url}/api/shows/${createdId}`)).json()) as Show;
+  expect(created.currency).toBe('GBP');
+  expect(created.ticket_types.map(({ code, price }) => [code, price])).toEqual([
+    ['adult', 1250],
+    ['child', 600],
+  ]);
 
   const house = page.locator('[data-panel="house-seats"]');
   await house.locator('[data-field="comp-seats"]').fill('2');
   await house.locator('[data-field="comp-customer"]').fill('guest-list');
   await house.locator('[data-action="comp"]').click();
   await page.locator('[data-count="sold"][data-value="2"]').waitFor({ timeout: 5_000 });
+  // Sales by type: the comp is two tickets of the first type, for nothing.
+  const sales = page.locator('[data-list="ticket-types"]');
+  await sales.locator('tr[data-type="adult"] td', { hasText: /^2$/ }).first().waitFor({ timeout: 5_000 });
+  expect(await sales.locator('[data-revenue]').getAttribute('data-revenue')).toBe('0');
 
   await page.locator('[data-field="booking-customer"]').fill('guest-list');
   await page.locator('[data-action="filter-bookings"]').click();

@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { formatDateTime, plural } from '../../format.js';
 import { newKey, toSeatMap, type DraftSection } from './seatMapDraft.js';
 import { SeatMapBuilder } from './SeatMapBuilder.js';
+import { EMPTY_TICKETS, TicketTypesEditor, ticketTypesBody, type TicketsDraft } from './TicketTypesEditor.js';
 import { useIdempotentCalls } from '../../idempotency.js';
 import { SeatCountField } from '../shared/SeatCountField.js';
 import { useAction, useAdmin } from '../shared/session.js';
@@ -18,12 +19,13 @@ export function NewShowPage() {
   const [seating, setSeating] = useState<Seating>('assigned');
   const [totalSeats, setTotalSeats] = useState('100');
   const [sections, setSections] = useState<DraftSection[]>(() => [{ key: newKey(), name: 'Stalls', rows: [] }]);
+  const [tickets, setTickets] = useState<TicketsDraft>(EMPTY_TICKETS);
   const [created, setCreated] = useState<Show>();
   // A double submit, or a retry after a lost answer, creates the show once.
   const idempotent = useIdempotentCalls();
 
   async function submit() {
-    const body = newShowBody(form, seating, totalSeats, sections);
+    const body = newShowBody(form, seating, totalSeats, sections, tickets);
     if ('problem' in body) return action.setError(body.problem);
     const show = await action.run(() =>
       idempotent.send(body.show, (idempotencyKey) => api.createShow(body.show, { idempotencyKey })),
@@ -50,6 +52,7 @@ export function NewShowPage() {
             onClick={() => {
               setCreated(undefined);
               setForm(EMPTY_FORM);
+              setTickets(EMPTY_TICKETS);
             }}
           >
             Create another show
@@ -100,6 +103,7 @@ export function NewShowPage() {
         ) : (
           <SeatMapBuilder sections={sections} onChange={setSections} />
         )}
+        <TicketTypesEditor draft={tickets} onChange={setTickets} />
         <div class="actions form-submit">
           <button type="submit" disabled={action.busy} data-action="create-show">
             {action.busy ? 'Creating…' : 'Create show'}
@@ -120,10 +124,18 @@ function newShowBody(
   seating: Seating,
   totalSeats: string,
   sections: DraftSection[],
+  tickets: TicketsDraft,
 ): { show: NewShow } | { problem: string } {
   const start = localInputToIso(form.start);
   if (start === undefined) return { problem: 'Choose when the show starts.' };
-  const show: NewShow = { title: form.title.trim(), start_time: start, late_confirm: form.lateConfirm };
+  const types = ticketTypesBody(tickets);
+  if ('problem' in types) return types;
+  const show: NewShow = {
+    title: form.title.trim(),
+    start_time: start,
+    late_confirm: form.lateConfirm,
+    ...types.fields,
+  };
   if (form.description.trim() !== '') show.description = form.description.trim();
   if (form.maxPerCustomer !== '') show.max_seats_per_customer = Number(form.maxPerCustomer);
   const salesStart = localInputToIso(form.salesStart);

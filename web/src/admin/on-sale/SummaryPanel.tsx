@@ -1,5 +1,5 @@
 import type { ShowSummary } from '@seat-hold/client';
-import { formatDateTime } from '../../format.js';
+import { formatDateTime, formatMoney } from '../../format.js';
 import type { LiveSummary } from './useSummary.js';
 
 type SeatCounts = ShowSummary['seats'];
@@ -11,10 +11,11 @@ const STATES: [key: keyof SeatCounts, words: string][] = [
   ['total', 'Total'],
 ];
 
-/** Seats by state overall and per category, bookings by status, and the rate of new holds. */
+/** Seats by state overall and per category, bookings by status, sales by ticket type, and the rate of new holds. */
 export function SummaryPanel({ live }: { live: LiveSummary }) {
   const { summary, holdsPerSecond } = live;
   const categories = Object.entries(summary?.by_category ?? {});
+  const types = Object.entries(summary?.by_type ?? {});
   return (
     <section class="panel" aria-labelledby="summary-title" data-summary-at={summary?.at}>
       <h2 id="summary-title">Seats now</h2>
@@ -66,6 +67,40 @@ export function SummaryPanel({ live }: { live: LiveSummary }) {
                       {counts[key].toLocaleString()}
                     </td>
                   ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {summary && (
+        <div class="table-scroll">
+          <table data-list="ticket-types">
+            <caption>
+              Sales by ticket type · revenue{' '}
+              <span data-revenue={summary.revenue}>{formatMoney(summary.revenue, summary.currency)}</span>
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Type</th>
+                <th scope="col" class="num">
+                  Held
+                </th>
+                <th scope="col" class="num">
+                  Sold
+                </th>
+                <th scope="col" class="num">
+                  Revenue
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {types.map(([code, sales]) => (
+                <tr key={code} data-type={code}>
+                  <th scope="row">{sales.name}</th>
+                  <td class="num">{sales.held.toLocaleString()}</td>
+                  <td class="num">{sales.sold.toLocaleString()}</td>
+                  <td class="num">{formatMoney(sales.revenue, summary.currency)}</td>
                 </tr>
               ))}
             </tbody>
