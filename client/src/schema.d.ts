@@ -1354,7 +1354,7 @@ export interface paths {
                     "application/json": {
                         /** @description Seats to hold (1 when left out); on a seated show, the best available */
                         seats?: number;
-                        /** @description Seated shows: exactly these seats (all or nothing); send alone */
+                        /** @description Seated shows: exactly these seats (all or nothing); alone, or with tickets */
                         seat_ids?: string[];
                         /** @description Seated shows, best available: only this category */
                         category?: string;

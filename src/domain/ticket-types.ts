@@ -272,6 +272,8 @@ export function listedTicketType(type: StoredTicketType, show: ShowAvailability)
 export interface Catalogue {
   version: number;
   currency: string;
+  /** The type a hold that names none is of (core.default_ticket_type). */
+  defaultType: string;
   /** Every type, retired ones too, in order. */
   types: StoredTicketType[];
 }
@@ -288,9 +290,9 @@ export interface PricedHold {
   total: number;
 }
 
-/** What `{"seats": N}` holds: N of the show's first type. */
+/** What `{"seats": N}` holds: N of the show's default type. */
 export function defaultTickets(catalogue: Catalogue, seats: number): TicketAsk[] {
-  return [{ type: catalogue.types[0]!.code, quantity: seats }];
+  return [{ type: catalogue.defaultType, quantity: seats }];
 }
 
 function typeOf(catalogue: Catalogue, code: string): StoredTicketType {
@@ -316,8 +318,9 @@ export function categoriesFor(catalogue: Catalogue, tickets: readonly TicketAsk[
 
 /**
  * What a hold of `tickets` is refused for whatever its seats: a type the show does not have (400
- * unknown_ticket_type), a retired one (type_not_on_sale), one sold only with a presale code
- * (code_required), more of a type than its max_per_booking (type_limit).
+ * unknown_ticket_type), one sold only with a presale code (code_required), more of a type than its
+ * max_per_booking (type_limit). Whether a type is on sale (retired, its window) is the database's
+ * to judge, at the instant of the hold (core.hold_gate).
  */
 export function checkTickets(catalogue: Catalogue, tickets: readonly TicketAsk[]): void {
   const quantities = new Map<string, number>();
@@ -325,7 +328,6 @@ export function checkTickets(catalogue: Catalogue, tickets: readonly TicketAsk[]
   for (const [code, quantity] of quantities) {
     const type = typeOf(catalogue, code);
     const named = { ticket_type: code };
-    if (type.retired) throw new AppError('type_not_on_sale', `"${code}" is no longer sold`, named);
     if (type.requires_code) throw new AppError('code_required', `"${code}" is sold only with a presale code`, named);
     if (type.max_per_booking !== null && quantity > type.max_per_booking) {
       throw new AppError('type_limit', `At most ${type.max_per_booking} "${code}" ticket(s) per booking`, {
@@ -341,7 +343,6 @@ export function checkTickets(catalogue: Catalogue, tickets: readonly TicketAsk[]
  * each at the type's price (seated: its price in the seat's category). On a seated show `seats`
  * are the hold's seats in the order the tickets take them, with their categories. Refuses what
  * checkTickets refuses, and a seat in a category its type is not sold in (type_not_in_category).
- * A type's own sales window is judged by the database at the instant of the hold (core.hold_gate).
  */
 export function priceHold(
   catalogue: Catalogue,

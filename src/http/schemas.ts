@@ -41,7 +41,7 @@ export function bookBody(maxSeatsPerBooking: number) {
           minItems: 1,
           maxItems: maxSeatsPerBooking,
           uniqueItems: true,
-          description: 'Seated shows: exactly these seats (all or nothing); send alone',
+          description: 'Seated shows: exactly these seats (all or nothing); alone, or with tickets',
         }),
       ),
       category: Type.Optional(

@@ -151,7 +151,7 @@ export class HouseRepository {
       await client.query('UPDATE seat_blocks SET seats = seats - $2 WHERE id = $1', [comp.fromBlock, comp.seats]);
     }
     const { rows } = await client.query<Booking>(
-      // Complimentary: one line of the show's first type, at no price.
+      // Complimentary: one line of the show's default type, at no price.
       `WITH inserted AS (
          INSERT INTO bookings (id, show_id, seats, seat_nos, seat_ids, status, hold_token_hash, customer_ref, comp,
                                created_at, expires_at, updated_at, currency, lines, total)
@@ -160,8 +160,7 @@ export class HouseRepository {
                 jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
                   'type', t.code, 'name', t.name, 'quantity', $3::integer, 'unit_price', 0, 'seat_ids', to_jsonb($5::text[])))),
                 0
-         FROM shows s,
-              LATERAL (SELECT code, name FROM ticket_types WHERE show_id = s.id ORDER BY position LIMIT 1) t
+         FROM shows s, core.default_ticket_type(s.id) t
          WHERE s.id = $2
          RETURNING ${BOOKING_COLUMNS}),
        sold AS (

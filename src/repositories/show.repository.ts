@@ -65,12 +65,13 @@ export interface CounterMismatch {
   blockedSeats: number;
 }
 
-/** One way a seated show's seat rows disagree with its counters or its bookings. */
+/** One way a seated show's seat rows disagree with its counters or its bookings, or a booking's lines with its seats. */
 export interface SeatMismatch {
   id: string;
   problem: string;
 }
 
+// Every booking: its lines sell as many tickets as it has seats, for its total, on its seats.
 // Seated shows: the rows of each map with the number of their first seat (seats are numbered
 // through the map in order: sections, rows, then seats left to right, as SeatPlan numbers them);
 // category counters = their seat rows; show counters = the sum of its
@@ -152,6 +153,18 @@ const SEAT_MISMATCHES = `
     WHERE k.seat_nos IS NOT NULL AND k.released_at IS NULL) x
   LEFT JOIN map_rows r ON r.show_id = x.show_id AND x.seat_no >= r.start AND x.seat_no < r.start + r.seats
   WHERE r.prefix || (x.seat_no - r.start + 1) IS DISTINCT FROM x.seat_id
+  UNION ALL
+  SELECT b.show_id, format('booking %s sells %s ticket(s) for %s in its lines (seats %s), not its %s seat(s) for %s (seats %s)',
+                           b.id, l.quantity, l.amount, l.seat_ids, b.seats, b.total, bs.seat_ids)
+  FROM bookings b
+  CROSS JOIN LATERAL (
+    SELECT coalesce(sum((x.line->>'quantity')::int), 0) AS quantity,
+           coalesce(sum((x.line->>'quantity')::bigint * (x.line->>'unit_price')::bigint), 0) AS amount,
+           (SELECT array_agg(i.id ORDER BY i.id) FROM jsonb_array_elements(b.lines) y(line),
+              jsonb_array_elements_text(y.line->'seat_ids') i(id)) AS seat_ids
+    FROM jsonb_array_elements(b.lines) x(line)) l
+  CROSS JOIN LATERAL (SELECT array_agg(i.id ORDER BY i.id) AS seat_ids FROM unnest(b.seat_ids) i(id)) bs
+  WHERE l.quantity <> b.seats OR l.amount <> b.total OR l.seat_ids IS DISTINCT FROM bs.seat_ids
   ORDER BY 1, 2`;
 
 export interface ShowPageCursor {
@@ -411,7 +424,7 @@ export class ShowRepository {
   async catalogue(id: string): Promise<Catalogue | undefined> {
     const { rows } = await this.pool.query<Catalogue>({
       name: 'show_catalogue',
-      text: `SELECT s.ticket_types_version AS version, s.currency,
+      text: `SELECT s.ticket_types_version AS version, s.currency, (core.default_ticket_type(s.id)).code AS "defaultType",
                     (SELECT jsonb_agg(to_jsonb(t) - 'show_id' - 'position' ORDER BY t.position)
                      FROM ticket_types t WHERE t.show_id = s.id) AS types
              FROM shows s WHERE s.id = $1`,
@@ -530,7 +543,8 @@ export class ShowRepository {
               END AS by_category,
               (SELECT to_jsonb(counts) FROM counts) AS bookings,
               (SELECT coalesce(sum(sl.amount) FILTER (WHERE sl.seat_state = 'S'), 0)::float8 FROM sold_lines sl) AS revenue,
-              (SELECT jsonb_object_agg(t.code, jsonb_build_object(
+              -- json, not jsonb: the types in their order, not sorted by code.
+              (SELECT json_object_agg(t.code, json_build_object(
                         'name', t.name,
                         'held', coalesce((SELECT sum(sl.quantity) FROM sold_lines sl
                                           WHERE sl.type = t.code AND sl.seat_state = 'H'), 0),

@@ -14,6 +14,8 @@ export class ShowCatalogues {
   private readonly catalogues = new Map<string, Catalogue>();
   /** Reads in flight: the first holds of an on-sale arrive together and share one. */
   private readonly reading = new Map<string, Promise<Catalogue | undefined>>();
+  /** Moves with each forget: a read begun before it is not remembered (it may be of the old types). */
+  private generation = 0;
 
   constructor(private readonly shows: ShowRepository) {}
 
@@ -27,11 +29,12 @@ export class ShowCatalogues {
   reload(showId: string): Promise<Catalogue | undefined> {
     let read = this.reading.get(showId);
     if (!read) {
+      const generation = this.generation;
       read = this.shows
         .catalogue(showId)
         .then((catalogue) => {
           this.catalogues.delete(showId); // most recently read last
-          if (catalogue) this.catalogues.set(showId, catalogue);
+          if (catalogue && generation === this.generation) this.catalogues.set(showId, catalogue);
           if (this.catalogues.size > MAX_REMEMBERED) this.catalogues.delete(this.catalogues.keys().next().value!);
           return catalogue;
         })
@@ -44,5 +47,7 @@ export class ShowCatalogues {
   /** The show's types changed in this process: read them again next time. */
   forget(showId: string): void {
     this.catalogues.delete(showId);
+    this.reading.delete(showId);
+    this.generation++;
   }
 }

@@ -70,6 +70,19 @@ it("check:consistency checks a seated show's seats against its category counters
     code: 1,
     output:
       `show ${show.id}: booking ${booking.id} names seat S-A-1, which is seat number 1: S-A-2 on the map\n` +
+      // …and its lines, priced on the seats it held, name others.
+      `show ${show.id}: booking ${booking.id} sells 2 ticket(s) for 0 in its lines (seats {S-A-2,S-A-3}), not its 2 seat(s) for 0 (seats {S-A-1,S-A-3})\n` +
+      'checked 1 shows: 1 differ\n',
+  });
+
+  // A total that is not what its lines add up to.
+  await ctx.pool.query(`UPDATE bookings SET seat_ids = ARRAY['S-A-2', 'S-A-3'], total = 100 WHERE id = $1`, [
+    booking.id,
+  ]);
+  expect(await checkConsistency(ctx.database.url)).toEqual({
+    code: 1,
+    output:
+      `show ${show.id}: booking ${booking.id} sells 2 ticket(s) for 0 in its lines (seats {S-A-2,S-A-3}), not its 2 seat(s) for 100 (seats {S-A-2,S-A-3})\n` +
       'checked 1 shows: 1 differ\n',
   });
 });

@@ -148,6 +148,45 @@ describe('a hold of tickets by type (general admission)', () => {
     });
   });
 
+  it('refuses only on the types as they are: a type or a limit another process added is sold at once', async () => {
+    const show = await api.show({ total_seats: 10, ticket_types: types });
+    await api.held(show.id, { tickets: [{ type: 'adult', quantity: 1 }] }); // this process has read the types
+    // Another process adds a type and raises a limit; this one is not told.
+    await ctx.pool.query(
+      `WITH added AS (
+         INSERT INTO ticket_types (show_id, code, position, name, price) VALUES ($1, 'vip', 9, 'VIP', 9000)),
+       raised AS (UPDATE ticket_types SET max_per_booking = 6 WHERE show_id = $1 AND code = 'child')
+       UPDATE shows SET ticket_types_version = ticket_types_version + 1 WHERE id = $1`,
+      [show.id],
+    );
+    expect(await api.held(show.id, { tickets: [{ type: 'vip', quantity: 1 }] })).toMatchObject({ total: 9000 });
+    expect(await api.held(show.id, { tickets: [{ type: 'child', quantity: 5 }] })).toMatchObject({ total: 12500 });
+  });
+
+  it('{"seats": N} is of the first type on sale: another once the first is retired, and comps too', async () => {
+    const show = await api.show({ total_seats: 10, ticket_types: types });
+    await api.patchShow(show.id, { ticket_types: [{ code: 'adult', retired: true }] });
+    expect(await api.held(show.id, { seats: 2 })).toMatchObject({
+      lines: [{ type: 'child', quantity: 2, unit_price: 2500 }],
+      total: 5000,
+    });
+    expect((await api.comp(show.id, { seats: 1 })).json()).toMatchObject({ lines: [{ type: 'child', unit_price: 0 }] });
+  });
+
+  it('lists sales by type in the order of the types', async () => {
+    const show = await api.show({
+      total_seats: 10,
+      ticket_types: [
+        { code: 'zeta', name: 'Zeta', price: 1 },
+        { code: 'alpha', name: 'Alpha', price: 2 },
+      ],
+    });
+    await api.sold(show.id, { tickets: [{ type: 'alpha', quantity: 1 }] });
+    const summary = created(await api.summary(show.id), 200);
+    expect(Object.keys(summary.by_type)).toEqual(['zeta', 'alpha']);
+    expect(summary).toMatchObject({ revenue: 2, by_type: { alpha: { sold: 1, revenue: 2 } } });
+  });
+
   it('answers 400 for tickets with seats, too many tickets, and quantities that are not the seats given', async () => {
     const show = await api.show({ total_seats: 10, ticket_types: types });
     const seated = await api.seatedShow([['A', 4]], { ticket_types: types });
@@ -240,6 +279,29 @@ describe('a hold of tickets by type (seated)', () => {
       ],
       total: 7000,
     });
+    // Adults only in premium and children only in standard: no row sells both.
+    const apart = await api.seatedShow(
+      [
+        ['A', 4, 'premium'],
+        ['B', 4, 'standard'],
+      ],
+      {
+        ticket_types: [
+          { code: 'adult', name: 'Adult', price: 1, categories: ['premium'] },
+          { code: 'child', name: 'Child', price: 1, categories: ['standard'] },
+        ],
+      },
+    );
+    api.problem(
+      await api.hold(apart.id, {
+        tickets: [
+          { type: 'adult', quantity: 1 },
+          { type: 'child', quantity: 1 },
+        ],
+      }),
+      409,
+      'type_not_in_category',
+    );
     expect(await api.held(show.id, { seats: 2 })).toMatchObject({
       seat_ids: ['S-A-2', 'S-A-3'],
       lines: [{ type: 'adult', quantity: 2, unit_price: 8000 }],

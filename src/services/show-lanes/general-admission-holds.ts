@@ -14,7 +14,7 @@ import { hashSecret, newTokens } from '../../secrets.js';
 import type { IdempotencyService } from '../idempotency.service.js';
 import type { ShowCatalogues } from '../show-catalogues.service.js';
 import type { HoldBatches } from './hold-batches.js';
-import { gateError, markCommitted, withCustomer, type GroupTally, type HoldRequest } from './requests.js';
+import { gateError, markCommitted, unavailable, withCustomer, type GroupTally, type HoldRequest } from './requests.js';
 
 export interface GeneralAdmissionHoldsOptions {
   bookings: BookingRepository;
@@ -27,18 +27,14 @@ export interface GeneralAdmissionHoldsOptions {
 /** Times a group is priced before its show's ticket types are deemed to change without end. */
 const MAX_PRICINGS = 5;
 
-/**
- * Each request priced from the show's ticket types (undefined where it is refused: its outcome is
- * set to the refusal).
- */
-export function priceEach(catalogue: Catalogue, holds: HoldRequest[]): (PricedHold | undefined)[] {
+/** Each request priced from the show's ticket types, or why it is refused. */
+export function priceEach(catalogue: Catalogue, holds: HoldRequest[]): (PricedHold | AppError)[] {
   return holds.map((request) => {
     try {
       return priceHold(catalogue, request.tickets ?? defaultTickets(catalogue, request.seats));
     } catch (error) {
-      if (!(error instanceof AppError)) throw error;
-      request.outcome = { error };
-      return undefined;
+      if (error instanceof AppError) return error;
+      throw error;
     }
   });
 }
@@ -66,22 +62,35 @@ export class GeneralAdmissionHolds {
   ): Promise<Booking[]> {
     const { bookings, idempotency, holdTtlSeconds, batches, catalogues } = this.options;
     let catalogue = await catalogues.get(showId);
+    /** Whether the catalogue was read from the database during this group. */
+    let catalogueIsCurrent = false;
     for (let attempt = 1; ; attempt++) {
       if (!catalogue) {
         for (const request of holds) request.outcome = { error: new AppError('show_not_found') };
         return [];
       }
       // Priced from the show's ticket types as this process knows them; the statement refuses the
-      // group if they changed since (types_changed), and the group is priced again.
+      // group if they changed since (types_changed), and the group is priced again. A refusal is
+      // made only on types read during this group: what this process remembers may be from before
+      // another process added a type or raised a limit.
       const priced = priceEach(catalogue, holds);
-      const sent = holds.filter((_, index) => priced[index] !== undefined);
+      if (!catalogueIsCurrent && priced.some((price) => price instanceof AppError)) {
+        catalogue = await catalogues.reload(showId);
+        catalogueIsCurrent = true;
+        continue;
+      }
+      holds.forEach((request, index) => {
+        const price = priced[index];
+        if (price instanceof AppError) request.outcome = { error: price };
+      });
+      const sent = holds.filter((_, index) => !(priced[index] instanceof AppError));
       const tokens = newTokens(sent.length);
       const { currency } = catalogue;
       const requests: GroupHold[] = sent.map((request, index) => {
         const id = newBookingId(showId);
         const holdToken = tokens[index]!;
         const { recorder } = request;
-        const { lines, total } = priced[holds.indexOf(request)]!;
+        const { lines, total } = priced[holds.indexOf(request)] as PricedHold;
         // The answer as the route writes it, with the instants the database decides left as placeholders.
         const provisional = {
           booking: withCustomer(
@@ -127,8 +136,14 @@ export class GeneralAdmissionHolds {
         results = await bookings.holdGroup(db, showId, requests, holdTtlSeconds, now, catalogue);
       }
       if (results[0]?.outcome === 'types_changed') {
-        if (attempt === MAX_PRICINGS) throw new Error(`the ticket types of show ${showId} kept changing`);
+        if (attempt >= MAX_PRICINGS) {
+          // Changed again and again while this group waited: nothing was written; it may try again.
+          for (const request of sent) request.outcome = { error: unavailable() };
+          if (now === null) markCommitted(holds);
+          return [];
+        }
         catalogue = await catalogues.reload(showId);
+        catalogueIsCurrent = true;
         continue;
       }
       const held = this.answer(sent, results, tokens, (index) => requests[index]!.lines[0]!.type, tally);

@@ -109,6 +109,8 @@ export class SeatedHolds {
     const held: Booking[] = [];
     let plan = await plans.get(showId);
     let catalogue = await catalogues.get(showId);
+    /** Whether the ticket types were read from the database during this group. */
+    let catalogueIsCurrent = false;
     /** Whether the plan was read from the database during this group. */
     let planIsCurrent = false;
     let pending = holds;
@@ -123,6 +125,13 @@ export class SeatedHolds {
           break;
         }
         const resolved = pending.map((request) => typed(catalogue!, plan!, request));
+        if (!catalogueIsCurrent && resolved.some((ask) => 'error' in ask && ask.ofTypes)) {
+          // Refused on types this process remembers: another process may have added a type or
+          // raised a limit since. Refusals are made on types read during this group.
+          catalogue = await catalogues.reload(showId);
+          catalogueIsCurrent = true;
+          continue;
+        }
         if (!planIsCurrent && resolved.some((ask) => 'error' in ask && !ask.ofTypes)) {
           // A seat id, category or section this plan does not know may be one a new map added
           // through another process: read the map again before answering 400.
@@ -184,6 +193,7 @@ export class SeatedHolds {
         if (first.outcome === 'types_changed') {
           chosen.forEach((seatNos) => seats.release(seatNos));
           catalogue = await catalogues.reload(showId);
+          catalogueIsCurrent = true;
           continue;
         }
         if (first.outcome === 'map_changed') {
@@ -392,6 +402,11 @@ function typed(catalogue: Catalogue, plan: SeatPlan, request: HoldRequest): Reso
     }
     const categories = categoriesFor(catalogue, tickets);
     if (categories === null) return ask;
+    if (categories.length === 0) {
+      throw new AppError('type_not_in_category', 'No seat category sells every ticket type asked for together', {
+        ticket_types: tickets.map(({ type }) => type),
+      });
+    }
     const { category } = ask.best;
     if (category !== undefined && !categories.includes(category)) {
       const offender = tickets.find(({ type: code }) => {

@@ -216,8 +216,12 @@ function TypedPurchase({
         <ul class="ticket-types">
           {show.ticket_types.map((type) => {
             const mine = quantities[type.code] ?? 0;
+            const window = typeWindow(type);
             // What this type may still go up to: the seats left after the other types chosen, and its own cap.
-            const max = Math.max(0, Math.min(limit - (count - mine), type.max_per_booking ?? Infinity, type.available));
+            const max =
+              window === undefined
+                ? Math.max(0, Math.min(limit - (count - mine), type.max_per_booking ?? Infinity, type.available))
+                : 0;
             return (
               <li key={type.code} class="ticket-type">
                 <TypeQuantity
@@ -227,6 +231,7 @@ function TypedPurchase({
                   value={mine}
                   onChange={(n) => setQuantities({ ...quantities, [type.code]: n })}
                 />
+                {window && <p class="muted small">{window}</p>}
               </li>
             );
           })}
@@ -241,6 +246,16 @@ function TypedPurchase({
       {available === 0 && <p class="muted">Sold out right now.</p>}
     </section>
   );
+}
+
+/** Why a type cannot be bought now (its own sales window, by this browser's clock), or undefined. */
+function typeWindow(type: Show['ticket_types'][number]): string | undefined {
+  const now = Date.now();
+  if (type.available_from && Date.parse(type.available_from) > now) {
+    return `On sale from ${formatDateTime(type.available_from)}.`;
+  }
+  if (type.available_until && Date.parse(type.available_until) <= now) return 'No longer on sale.';
+  return undefined;
 }
 
 function TypeQuantity({
