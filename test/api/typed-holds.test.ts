@@ -244,6 +244,30 @@ describe('a hold of tickets by type (seated)', () => {
     });
   });
 
+  it('sells a type another process added, priced at what the types say under the lock', async () => {
+    const show = await api.seatedShow(
+      [
+        ['A', 4, 'premium'],
+        ['B', 4, 'standard'],
+      ],
+      { ticket_types: seatedTypes },
+    );
+    await api.held(show.id, { seat_ids: ['S-A-1'], tickets: [{ type: 'adult', quantity: 1 }] });
+    await ctx.pool.query(
+      `WITH added AS (
+         INSERT INTO ticket_types (show_id, code, position, name, price) VALUES ($1, 'vip', 9, 'VIP', 9000)),
+       repriced AS (UPDATE ticket_types SET category_prices = '{"premium": 8500}' WHERE show_id = $1 AND code = 'adult')
+       UPDATE shows SET ticket_types_version = ticket_types_version + 1 WHERE id = $1`,
+      [show.id],
+    );
+    expect(await api.held(show.id, { seat_ids: ['S-A-2'], tickets: [{ type: 'vip', quantity: 1 }] })).toMatchObject({
+      lines: [{ type: 'vip', unit_price: 9000, seat_ids: ['S-A-2'] }],
+    });
+    expect(await api.held(show.id, { seat_ids: ['S-A-3'], tickets: [{ type: 'adult', quantity: 1 }] })).toMatchObject({
+      total: 8500,
+    });
+  });
+
   it('refuses a type on a seat of a category it is not sold in, and looks for the best available only where it is', async () => {
     const show = await api.seatedShow(
       [
@@ -307,5 +331,36 @@ describe('a hold of tickets by type (seated)', () => {
       lines: [{ type: 'adult', quantity: 2, unit_price: 8000 }],
       total: 16000,
     });
+  });
+});
+
+describe('a late confirm of a hold by type', () => {
+  let late: TestContext;
+  beforeAll(async () => {
+    late = await startTestApp({ HOLD_TTL_SECONDS: '1' });
+  });
+  afterAll(() => late.close());
+
+  it('keeps the prices it was held at, and is refused once its type is no longer on sale', async () => {
+    const lateApi = new Api(late.app);
+    const show = await lateApi.show({ total_seats: 10, late_confirm: 'reclaim', ticket_types: types });
+    const [kept, retiredLater] = [
+      await lateApi.held(show.id, { tickets: [{ type: 'adult', quantity: 2 }] }),
+      await lateApi.held(show.id, { tickets: [{ type: 'child', quantity: 1 }] }),
+    ];
+    await new Promise((resolve) => setTimeout(resolve, 1_300)); // both holds lapse
+    await lateApi.patchShow(show.id, {
+      ticket_types: [
+        { code: 'adult', price: 9999 },
+        { code: 'child', retired: true },
+      ],
+    });
+    expect(await lateApi.confirmed(kept)).toMatchObject({
+      status: 'CONFIRMED',
+      late: true,
+      lines: [{ type: 'adult', quantity: 2, unit_price: 4500 }],
+      total: 9000,
+    });
+    lateApi.problem(await lateApi.confirm(retiredLater), 409, 'type_not_on_sale');
   });
 });
