@@ -164,8 +164,17 @@ function toResult(
     allowed,
     salesStart,
     ticketType,
-    booking: booking.id === null ? null : ({ ...booking, currency, lines: hold.lines, total: hold.total } as Booking),
+    booking: pricedBooking(booking, hold, currency),
   };
+}
+
+/** The booking a hold statement wrote (none: its id is null), with what the API priced it at. */
+function pricedBooking(
+  row: Omit<Booking, 'id' | 'currency' | 'lines' | 'total'> & { id: string | null },
+  { lines, total }: Priced,
+  currency: string,
+): Booking | null {
+  return row.id === null ? null : ({ ...row, currency, lines, total } as Booking);
 }
 
 export class BookingRepository {
@@ -266,21 +275,18 @@ export class BookingRepository {
           ...booking
         },
         index,
-      ) => {
-        const { lines, total } = holds[index]!;
-        return {
-          outcome,
-          available,
-          reclaimed,
-          allowed,
-          salesStart,
-          ticketType,
-          versionBefore,
-          versionAfter,
-          freed,
-          booking: booking.id === null ? null : ({ ...booking, currency: catalogue.currency, lines, total } as Booking),
-        };
-      },
+      ) => ({
+        outcome,
+        available,
+        reclaimed,
+        allowed,
+        salesStart,
+        ticketType,
+        versionBefore,
+        versionAfter,
+        freed,
+        booking: pricedBooking(booking, holds[index]!, catalogue.currency),
+      }),
     );
   }
 
