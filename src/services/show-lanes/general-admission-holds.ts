@@ -28,7 +28,7 @@ export interface GeneralAdmissionHoldsOptions {
 const MAX_PRICINGS = 5;
 
 /** Each request priced from the show's ticket types, or why it is refused. */
-export function priceEach(catalogue: Catalogue, holds: HoldRequest[]): (PricedHold | AppError)[] {
+function priceEach(catalogue: Catalogue, holds: HoldRequest[]): (PricedHold | AppError)[] {
   return holds.map((request) => {
     try {
       return priceHold(catalogue, request.tickets ?? defaultTickets(catalogue, request.seats));
@@ -84,13 +84,14 @@ export class GeneralAdmissionHolds {
         if (price instanceof AppError) request.outcome = { error: price };
       });
       const sent = holds.filter((_, index) => !(priced[index] instanceof AppError));
+      const prices = priced.filter((price): price is PricedHold => !(price instanceof AppError));
       const tokens = newTokens(sent.length);
       const { currency } = catalogue;
       const requests: GroupHold[] = sent.map((request, index) => {
         const id = newBookingId(showId);
         const holdToken = tokens[index]!;
         const { recorder } = request;
-        const { lines, total } = priced[holds.indexOf(request)] as PricedHold;
+        const { lines, total } = prices[index]!;
         // The answer as the route writes it, with the instants the database decides left as placeholders.
         const provisional = {
           booking: withCustomer(
